@@ -1,0 +1,186 @@
+//! A process-wide budget of file descriptors, shared by every case that runs at once.
+//!
+//! A case reserves descriptors before it opens its clients and returns them when it ends, so
+//! concurrent cases (and the test harness's parallel threads, which share the process) never
+//! run the process into EMFILE halfway through a measurement.
+
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::sys::{self, FdLimit};
+
+/// Descriptors kept back for everything that is not a case: stdio, the test harness, the
+/// listener sockets, pipes.
+const MARGIN: usize = 64;
+
+/// A pool of descriptors. `None` total means the OS sets no per-process limit (Windows).
+#[derive(Debug)]
+pub struct FdBudget {
+    total: Option<usize>,
+    in_use: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// Descriptors held by one case; returned on drop.
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    budget: &'a FdBudget,
+    held: usize,
+}
+
+impl FdBudget {
+    /// A budget of `total` descriptors.
+    pub fn new(total: usize) -> Self {
+        FdBudget {
+            total: Some(total),
+            in_use: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// No limit.
+    pub fn unlimited() -> Self {
+        FdBudget {
+            total: None,
+            in_use: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// How many descriptors the budget holds in all (`None`: unlimited).
+    pub fn total(&self) -> Option<usize> {
+        self.total
+    }
+
+    /// Take `want` descriptors, waiting up to `wait` for other cases to return theirs. A request
+    /// larger than the whole budget is cut to the whole budget.
+    pub fn reserve(&self, want: usize, wait: Duration) -> Option<Reservation<'_>> {
+        let want = self.total.map_or(want, |total| want.min(total));
+        self.take(want, wait).then_some(Reservation {
+            budget: self,
+            held: want,
+        })
+    }
+
+    fn take(&self, n: usize, wait: Duration) -> bool {
+        let Some(total) = self.total else {
+            return true;
+        };
+        if n > total {
+            return false;
+        }
+        let deadline = Instant::now() + wait;
+        let mut in_use = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
+        while *in_use + n > total {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            in_use = self
+                .freed
+                .wait_timeout(in_use, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *in_use += n;
+        true
+    }
+
+    fn give_back(&self, n: usize) {
+        if self.total.is_none() || n == 0 {
+            return;
+        }
+        let mut in_use = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
+        *in_use = in_use.saturating_sub(n);
+        self.freed.notify_all();
+    }
+}
+
+impl Reservation<'_> {
+    /// Descriptors held.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// Make sure at least `needed` descriptors are held, growing by `step` at a time and waiting
+    /// up to `wait` for each step. False if the budget cannot provide them.
+    pub fn ensure(&mut self, needed: usize, step: usize, wait: Duration) -> bool {
+        while self.held < needed {
+            let grow = step.max(needed - self.held);
+            if !self.budget.take(grow, wait) {
+                return false;
+            }
+            self.held += grow;
+        }
+        true
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.budget.give_back(self.held);
+    }
+}
+
+/// The process's descriptor limit (raised once, as far as the OS allows) and the budget built
+/// on it.
+pub fn process_budget() -> &'static (Option<FdLimit>, FdBudget) {
+    static BUDGET: OnceLock<(Option<FdLimit>, FdBudget)> = OnceLock::new();
+    BUDGET.get_or_init(|| {
+        let limit = sys::raise_fd_limit();
+        let budget = match limit {
+            Some(limit) => FdBudget::new((limit.soft as usize).saturating_sub(MARGIN)),
+            None => FdBudget::unlimited(),
+        };
+        (limit, budget)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_are_returned() {
+        let budget = FdBudget::new(100);
+        let a = budget.reserve(60, Duration::ZERO).unwrap();
+        assert!(budget.reserve(60, Duration::ZERO).is_none());
+        drop(a);
+        assert!(budget.reserve(60, Duration::ZERO).is_some());
+    }
+
+    #[test]
+    fn oversized_requests_take_the_whole_budget() {
+        let budget = FdBudget::new(100);
+        let r = budget.reserve(1000, Duration::ZERO).unwrap();
+        assert_eq!(r.held(), 100);
+    }
+
+    #[test]
+    fn growth_stops_at_the_limit() {
+        let budget = FdBudget::new(100);
+        let mut r = budget.reserve(10, Duration::ZERO).unwrap();
+        assert!(r.ensure(50, 16, Duration::ZERO));
+        assert!(r.held() >= 50);
+        assert!(!r.ensure(101, 16, Duration::ZERO));
+    }
+
+    #[test]
+    fn a_waiting_case_gets_freed_descriptors() {
+        let budget = FdBudget::new(10);
+        std::thread::scope(|s| {
+            let first = budget.reserve(10, Duration::ZERO).unwrap();
+            s.spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                drop(first);
+            });
+            assert!(budget.reserve(10, Duration::from_secs(10)).is_some());
+        });
+    }
+
+    #[test]
+    fn unlimited_budget_never_refuses() {
+        let budget = FdBudget::unlimited();
+        assert!(budget.reserve(usize::MAX, Duration::ZERO).is_some());
+    }
+}

@@ -1,0 +1,436 @@
+//! Pure judgement over an [`Observation`]: what the first overflow looked like.
+//!
+//! Errors are matched by their symbolic names, which the OS module resolved where the error
+//! happened, so the same table classifies Linux, macOS and Windows observations on any machine.
+
+use serde::{Deserialize, Serialize};
+
+use crate::observation::{FillEnd, Late, Observation, Setup, SetupStage};
+use crate::os_error::OsError;
+
+/// The shape of the first connection that did not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OverflowKind {
+    /// No answer: the connect stayed pending and the kernel had not queued it (a silently
+    /// dropped SYN; the client will retransmit).
+    Dropped,
+    /// ECONNREFUSED / WSAECONNREFUSED (an RST in answer to the SYN, possibly after client retries).
+    Refused,
+    /// ECONNRESET / WSAECONNRESET: reset during or right after the handshake.
+    Reset,
+    /// ETIMEDOUT / WSAETIMEDOUT reported by the client stack itself.
+    TimedOut,
+    /// No overflow: the cap was reached first.
+    None,
+    /// `listen()` itself failed.
+    ListenFailed,
+    /// The family cannot be used here (no IPv6, for example).
+    Unavailable,
+    /// The facts do not support a verdict (out of descriptors, or the kernel queued a
+    /// connection the client never saw complete).
+    Inconclusive,
+    /// Any other error: see `os_error`.
+    Other,
+}
+
+impl OverflowKind {
+    /// The wire name (`dropped`, `refused`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverflowKind::Dropped => "dropped",
+            OverflowKind::Refused => "refused",
+            OverflowKind::Reset => "reset",
+            OverflowKind::TimedOut => "timed_out",
+            OverflowKind::None => "none",
+            OverflowKind::ListenFailed => "listen_failed",
+            OverflowKind::Unavailable => "unavailable",
+            OverflowKind::Inconclusive => "inconclusive",
+            OverflowKind::Other => "other",
+        }
+    }
+}
+
+/// The verdict on the first overflow, with the facts it rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overflow {
+    /// The verdict.
+    pub kind: OverflowKind,
+    /// The raw error behind it, where there was one.
+    pub os_error: Option<OsError>,
+    /// Milliseconds from the overflowing `connect()` to the error, or to the verdict for a
+    /// pending connect. `null` when no connect overflowed.
+    pub elapsed_ms: Option<u64>,
+    /// A sentence for `inconclusive` and setup failures.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+}
+
+const REFUSED: &[&str] = &["ECONNREFUSED", "WSAECONNREFUSED"];
+const RESET: &[&str] = &["ECONNRESET", "WSAECONNRESET"];
+const TIMED_OUT: &[&str] = &["ETIMEDOUT", "WSAETIMEDOUT"];
+/// What `socket()`/`bind()` say when a family is missing: no IPv6 module, IPv6 disabled, or no
+/// `::1` on loopback.
+const FAMILY_MISSING: &[&str] = &[
+    "EAFNOSUPPORT",
+    "EPROTONOSUPPORT",
+    "EADDRNOTAVAIL",
+    "WSAEAFNOSUPPORT",
+    "WSAEPROTONOSUPPORT",
+    "WSAEADDRNOTAVAIL",
+];
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Classify the first overflow of an experiment.
+pub fn classify(obs: &Observation) -> Overflow {
+    let verdict = |kind, os_error, elapsed_ms, detail: Option<String>| Overflow {
+        kind,
+        os_error,
+        elapsed_ms,
+        detail,
+    };
+    if let Setup::Failed { stage, error } = &obs.setup {
+        let kind = match stage {
+            SetupStage::Listen => OverflowKind::ListenFailed,
+            _ if error.is_any(FAMILY_MISSING) => OverflowKind::Unavailable,
+            _ => OverflowKind::Other,
+        };
+        let step = match stage {
+            SetupStage::Socket => "socket()",
+            SetupStage::Bind => "bind()",
+            SetupStage::Listen => "listen()",
+        };
+        return verdict(
+            kind,
+            Some(error.clone()),
+            None,
+            Some(format!("{step} failed")),
+        );
+    }
+    match &obs.fill_end {
+        FillEnd::NotStarted => verdict(
+            OverflowKind::Inconclusive,
+            None,
+            None,
+            Some("the listener never came up".into()),
+        ),
+        FillEnd::CapReached => verdict(OverflowKind::None, None, None, None),
+        FillEnd::Pending {
+            waited,
+            kernel_admitted,
+        } => match kernel_admitted {
+            Some(true) => verdict(
+                OverflowKind::Inconclusive,
+                None,
+                Some(millis(*waited)),
+                Some(
+                    "the kernel queued the connection but the client never saw it complete".into(),
+                ),
+            ),
+            _ => verdict(OverflowKind::Dropped, None, Some(millis(*waited)), None),
+        },
+        FillEnd::Failed { error, after, .. } => {
+            let kind = if error.is_any(REFUSED) {
+                OverflowKind::Refused
+            } else if error.is_any(RESET) {
+                OverflowKind::Reset
+            } else if error.is_any(TIMED_OUT) {
+                OverflowKind::TimedOut
+            } else {
+                OverflowKind::Other
+            };
+            verdict(kind, Some(error.clone()), Some(millis(*after)), None)
+        }
+        FillEnd::OutOfResources { error, detail } => verdict(
+            OverflowKind::Inconclusive,
+            error.clone(),
+            None,
+            Some(detail.clone()),
+        ),
+    }
+}
+
+/// What the pending client did after a slot freed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LateKind {
+    /// It completed: the OS kept (or retried) the connection until there was room.
+    Completed,
+    /// Still pending at the end of the watch.
+    Pending,
+    /// It failed.
+    Failed,
+    /// No client was pending to watch.
+    NotApplicable,
+}
+
+/// The late-completion verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateCompletion {
+    /// The verdict.
+    pub kind: LateKind,
+    /// Milliseconds from the pending client's `connect()` to completion, failure, or the end of
+    /// the watch. `null` for `not_applicable`.
+    pub elapsed_ms: Option<u64>,
+    /// The raw error, for `failed`.
+    pub os_error: Option<OsError>,
+}
+
+/// Summarise what the pending client did.
+pub fn late_completion(late: &Late) -> LateCompletion {
+    match late {
+        Late::NotWatched => LateCompletion {
+            kind: LateKind::NotApplicable,
+            elapsed_ms: None,
+            os_error: None,
+        },
+        Late::Completed { after } => LateCompletion {
+            kind: LateKind::Completed,
+            elapsed_ms: Some(millis(*after)),
+            os_error: None,
+        },
+        Late::StillPending { watched } => LateCompletion {
+            kind: LateKind::Pending,
+            elapsed_ms: Some(millis(*watched)),
+            os_error: None,
+        },
+        Late::Failed { error, after } => LateCompletion {
+            kind: LateKind::Failed,
+            elapsed_ms: Some(millis(*after)),
+            os_error: Some(error.clone()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::ConnectStage;
+    use crate::plan::{Backlog, CaseSpec, Family};
+    use std::time::Duration;
+
+    fn observation(setup: Setup, fill_end: FillEnd) -> Observation {
+        Observation {
+            spec: CaseSpec {
+                family: Family::Ipv4,
+                backlog: Backlog::Value(5),
+            },
+            backlog: 5,
+            setup,
+            completed: 6,
+            fill_end,
+            kernel_queue: None,
+            late: Late::NotWatched,
+            accepted: 6,
+            duration: Duration::from_millis(1200),
+        }
+    }
+
+    fn failed(name: &str, code: i32, ms: u64) -> FillEnd {
+        FillEnd::Failed {
+            error: OsError::named(name, code),
+            after: Duration::from_millis(ms),
+            stage: ConnectStage::Handshake,
+        }
+    }
+
+    fn pending(admitted: Option<bool>) -> FillEnd {
+        FillEnd::Pending {
+            waited: Duration::from_millis(200),
+            kernel_admitted: admitted,
+        }
+    }
+
+    #[test]
+    fn overflow_table() {
+        let listening = || Setup::Listening;
+        let table: Vec<(&str, Setup, FillEnd, OverflowKind, Option<u64>)> = vec![
+            (
+                "linux drop",
+                listening(),
+                pending(Some(false)),
+                OverflowKind::Dropped,
+                Some(200),
+            ),
+            (
+                "no kernel view",
+                listening(),
+                pending(None),
+                OverflowKind::Dropped,
+                Some(200),
+            ),
+            (
+                "kernel queued it",
+                listening(),
+                pending(Some(true)),
+                OverflowKind::Inconclusive,
+                Some(200),
+            ),
+            (
+                "linux refused",
+                listening(),
+                failed("ECONNREFUSED", 111, 0),
+                OverflowKind::Refused,
+                Some(0),
+            ),
+            (
+                "windows refused after retries",
+                listening(),
+                failed("WSAECONNREFUSED", 10061, 2004),
+                OverflowKind::Refused,
+                Some(2004),
+            ),
+            (
+                "macos reset",
+                listening(),
+                failed("ECONNRESET", 54, 1),
+                OverflowKind::Reset,
+                Some(1),
+            ),
+            (
+                "windows reset",
+                listening(),
+                failed("WSAECONNRESET", 10054, 3),
+                OverflowKind::Reset,
+                Some(3),
+            ),
+            (
+                "timed out",
+                listening(),
+                failed("ETIMEDOUT", 110, 131_000),
+                OverflowKind::TimedOut,
+                Some(131_000),
+            ),
+            (
+                "unnamed code",
+                listening(),
+                FillEnd::Failed {
+                    error: OsError {
+                        name: None,
+                        code: 4242,
+                    },
+                    after: Duration::ZERO,
+                    stage: ConnectStage::Immediate,
+                },
+                OverflowKind::Other,
+                Some(0),
+            ),
+            (
+                "cap",
+                listening(),
+                FillEnd::CapReached,
+                OverflowKind::None,
+                None,
+            ),
+            (
+                "fd limit",
+                listening(),
+                FillEnd::OutOfResources {
+                    error: Some(OsError::named("EMFILE", 24)),
+                    detail: "fd limit 256".into(),
+                },
+                OverflowKind::Inconclusive,
+                None,
+            ),
+            (
+                "listen einval",
+                Setup::Failed {
+                    stage: SetupStage::Listen,
+                    error: OsError::named("EINVAL", 22),
+                },
+                FillEnd::NotStarted,
+                OverflowKind::ListenFailed,
+                None,
+            ),
+            (
+                "no ipv6",
+                Setup::Failed {
+                    stage: SetupStage::Bind,
+                    error: OsError::named("EADDRNOTAVAIL", 99),
+                },
+                FillEnd::NotStarted,
+                OverflowKind::Unavailable,
+                None,
+            ),
+            (
+                "no ipv6 on windows",
+                Setup::Failed {
+                    stage: SetupStage::Socket,
+                    error: OsError::named("WSAEAFNOSUPPORT", 10047),
+                },
+                FillEnd::NotStarted,
+                OverflowKind::Unavailable,
+                None,
+            ),
+            (
+                "bind eacces",
+                Setup::Failed {
+                    stage: SetupStage::Bind,
+                    error: OsError::named("EACCES", 13),
+                },
+                FillEnd::NotStarted,
+                OverflowKind::Other,
+                None,
+            ),
+        ];
+        for (what, setup, fill_end, kind, elapsed) in table {
+            let verdict = classify(&observation(setup, fill_end));
+            assert_eq!(verdict.kind, kind, "{what}");
+            assert_eq!(verdict.elapsed_ms, elapsed, "{what}");
+        }
+    }
+
+    #[test]
+    fn errors_are_kept_raw() {
+        let verdict = classify(&observation(
+            Setup::Listening,
+            failed("WSAECONNREFUSED", 10061, 2004),
+        ));
+        assert_eq!(
+            verdict.os_error,
+            Some(OsError::named("WSAECONNREFUSED", 10061))
+        );
+    }
+
+    #[test]
+    fn late_table() {
+        let table = [
+            (Late::NotWatched, LateKind::NotApplicable, None),
+            (
+                Late::Completed {
+                    after: Duration::from_millis(1003),
+                },
+                LateKind::Completed,
+                Some(1003),
+            ),
+            (
+                Late::StillPending {
+                    watched: Duration::from_millis(3700),
+                },
+                LateKind::Pending,
+                Some(3700),
+            ),
+            (
+                Late::Failed {
+                    error: OsError::named("ECONNRESET", 104),
+                    after: Duration::from_millis(5),
+                },
+                LateKind::Failed,
+                Some(5),
+            ),
+        ];
+        for (late, kind, elapsed) in table {
+            let verdict = late_completion(&late);
+            assert_eq!(
+                (verdict.kind, verdict.elapsed_ms),
+                (kind, elapsed),
+                "{late:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Where the experiments ran: OS, kernel, the somaxconn constant and setting, other knobs, and
+//! the descriptor limit.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::budget;
+use crate::sys::{self, FdLimit};
+
+/// The OS as os_info reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsInfo {
+    /// OS type (`Ubuntu`, `Mac OS`, `Windows`, `FreeBSD`, ...).
+    pub os_type: String,
+    /// Version (`24.4.0`, `15.5.0`, `10.0.26100`).
+    pub version: String,
+    /// Edition, where there is one (`Windows Server 2025 Datacenter`).
+    pub edition: Option<String>,
+    /// Codename, where there is one (`noble`).
+    pub codename: Option<String>,
+    /// `32-bit` / `64-bit`.
+    pub bitness: String,
+    /// CPU architecture as the OS names it (`x86_64`, `arm64`, `aarch64`).
+    pub architecture: Option<String>,
+}
+
+/// The somaxconn constant and the system's own limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Somaxconn {
+    /// `SOMAXCONN` as the platform headers define it (libc crate; windows-sys on Windows).
+    pub constant: i64,
+    /// The system's effective limit, where the OS has a knob for it (Linux
+    /// `net.core.somaxconn`, macOS `kern.ipc.somaxconn`, FreeBSD `kern.ipc.soacceptqueue`).
+    pub setting: Option<i64>,
+    /// The knob's name, where there is one.
+    pub setting_name: Option<String>,
+}
+
+/// The environment of one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    /// `std::env::consts::OS` of the binary (`linux`, `macos`, `windows`, `freebsd`).
+    pub target_os: String,
+    /// `std::env::consts::ARCH` of the binary (`x86_64`, `aarch64`).
+    pub target_arch: String,
+    /// os_info's view of the OS.
+    pub os: OsInfo,
+    /// Kernel release (`uname -r`), where there is one.
+    pub kernel: Option<String>,
+    /// somaxconn constant and setting.
+    pub somaxconn: Somaxconn,
+    /// Other knobs that shape the results, by sysctl name.
+    pub settings: BTreeMap<String, String>,
+    /// The descriptor limit before and after the harness raised it; `null` where the OS has
+    /// none (Windows).
+    pub fd_limit: Option<FdLimit>,
+    /// A compatibility layer the binary runs under (`wine 8.0`): its TCP is the host's, not
+    /// the target OS's, so its results must not be read as the target's.
+    pub emulator: Option<String>,
+}
+
+impl Environment {
+    /// Read the environment of this process (and raise its descriptor limit, once).
+    pub fn detect() -> Self {
+        let info = os_info::get();
+        let setting = sys::somaxconn_setting();
+        Environment {
+            target_os: std::env::consts::OS.to_string(),
+            target_arch: std::env::consts::ARCH.to_string(),
+            os: OsInfo {
+                os_type: info.os_type().to_string(),
+                version: info.version().to_string(),
+                edition: info.edition().map(str::to_string),
+                codename: info.codename().map(str::to_string),
+                bitness: info.bitness().to_string(),
+                architecture: info.architecture().map(str::to_string),
+            },
+            kernel: sys::kernel_version(),
+            somaxconn: Somaxconn {
+                constant: sys::somaxconn_constant(),
+                setting: setting.map(|(_, value)| value),
+                setting_name: setting.map(|(name, _)| name.to_string()),
+            },
+            settings: sys::tcp_settings(),
+            fd_limit: budget::process_budget().0,
+            emulator: sys::emulator(),
+        }
+    }
+
+    /// A one-line description for progress output and snapshot metadata.
+    pub fn summary(&self) -> String {
+        let mut text = format!("{} {}", self.os.os_type, self.os.version);
+        if let Some(kernel) = &self.kernel {
+            text.push_str(&format!(", kernel {kernel}"));
+        }
+        text.push_str(&format!(", {}", self.target_arch));
+        match (&self.somaxconn.setting_name, self.somaxconn.setting) {
+            (Some(name), Some(value)) => text.push_str(&format!(", {name}={value}")),
+            _ => text.push_str(&format!(", SOMAXCONN={}", self.somaxconn.constant)),
+        }
+        if let Some(emulator) = &self.emulator {
+            text.push_str(&format!(", under {emulator}"));
+        }
+        text
+    }
+}

@@ -1,0 +1,370 @@
+//! The one module that opens sockets: a TCP listener on loopback, filled one connection at a
+//! time.
+//!
+//! # What one experiment does
+//! 1. Bind a listener to port 0 on `127.0.0.1` or `::1` and call `listen()` with the raw i32
+//!    backlog (socket2 passes it through unchanged). See listen(2) on
+//!    [Linux](https://man7.org/linux/man-pages/man2/listen.2.html),
+//!    [macOS](https://developer.apple.com/library/archive/documentation/System/Conceptual/ManPages_iPhoneOS/man2/listen.2.html),
+//!    [FreeBSD](https://man.freebsd.org/cgi/man.cgi?query=listen&sektion=2) and
+//!    [Windows](https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-listen).
+//! 2. Open client connections one at a time, non-blocking, and confirm each (writable and
+//!    `SO_ERROR` = 0) before starting the next, so the count is exact. Nothing is accepted yet.
+//! 3. Stop at the first connect that does not complete: still pending after the OS's deadline
+//!    (and, where the OS has a kernel view, not queued by the kernel), or failed. Stop at the cap.
+//! 4. Read the kernel's view of the queue.
+//! 5. Accept one connection and watch the pending client: late completion, still pending, or
+//!    failure.
+//! 6. Accept everything still queued and count it; close every socket.
+//!
+//! Every wait has a deadline (see the constants in `sys`), and every socket is closed when the
+//! function returns, whatever happened.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::budget::FdBudget;
+use crate::observation::{ConnectStage, FillEnd, Late, Observation, Setup, SetupStage};
+use crate::os_error::{OsError, os_error_of};
+use crate::plan::{CaseSpec, Family, Settings};
+use crate::sys;
+
+/// Descriptors a case needs besides its clients: the listener, the pending client, one
+/// accepted socket at a time, and slack.
+const OVERHEAD: usize = 8;
+/// Grow a reservation this many descriptors at a time when the kernel view underestimated.
+const GROWTH_STEP: usize = 256;
+/// How long a case waits for other cases to free descriptors.
+const BUDGET_WAIT: Duration = Duration::from_secs(30);
+/// After the queue looks drained, how long to wait for a straggler before the count is final.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+/// A ceiling on the whole drain, so a listener that keeps receiving connections cannot hold the
+/// case forever.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+/// How long to wait for the first queued connection to become acceptable.
+const ACCEPT_WAIT: Duration = Duration::from_secs(2);
+
+/// The loopback address of a family, port 0.
+pub fn loopback(family: Family) -> SocketAddr {
+    match family {
+        Family::Ipv4 => SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Family::Ipv6 => SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+    }
+}
+
+/// The outcome of one client connect.
+enum Attempt {
+    Completed(Socket),
+    Pending {
+        socket: Socket,
+        started: Instant,
+        kernel_admitted: Option<bool>,
+    },
+    Failed {
+        error: OsError,
+        after: Duration,
+        stage: ConnectStage,
+    },
+    OutOfResources(OsError),
+}
+
+/// A bound, listening socket and the address its clients connect to.
+struct Listener {
+    socket: Socket,
+    address: SockAddr,
+}
+
+fn open_listener(family: Family, backlog: i32) -> Result<Listener, (SetupStage, OsError)> {
+    let address = loopback(family);
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| (SetupStage::Socket, os_error_of(&e)))?;
+    socket
+        .bind(&address.into())
+        .map_err(|e| (SetupStage::Bind, os_error_of(&e)))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| (SetupStage::Bind, os_error_of(&e)))?;
+    socket
+        .listen(backlog)
+        .map_err(|e| (SetupStage::Listen, os_error_of(&e)))?;
+    let address = socket
+        .local_addr()
+        .map_err(|e| (SetupStage::Listen, os_error_of(&e)))?;
+    // The harness only ever connects to a loopback listener it bound itself.
+    let is_loopback = address.as_socket().is_some_and(|a| a.ip().is_loopback());
+    if !is_loopback {
+        return Err((
+            SetupStage::Bind,
+            OsError {
+                name: None,
+                code: -1,
+            },
+        ));
+    }
+    Ok(Listener { socket, address })
+}
+
+/// Open one client and drive its connect to an outcome.
+fn attempt(listener: &Listener, domain: Domain, completed: u32) -> Attempt {
+    let client = match Socket::new(domain, Type::STREAM, Some(Protocol::TCP)) {
+        Ok(socket) => socket,
+        Err(e) => return Attempt::OutOfResources(os_error_of(&e)),
+    };
+    if let Err(e) = client.set_nonblocking(true) {
+        return Attempt::OutOfResources(os_error_of(&e));
+    }
+    let started = Instant::now();
+    let failed = |error: OsError, stage| Attempt::Failed {
+        error,
+        after: started.elapsed(),
+        stage,
+    };
+    match client.connect(&listener.address) {
+        Ok(()) => return confirm(client, started),
+        Err(e) => match e.raw_os_error() {
+            Some(code) if sys::is_in_progress(code) => {}
+            _ => return failed(os_error_of(&e), ConnectStage::Immediate),
+        },
+    }
+    match wait_for_outcome(&client, sys::ADMISSION_GRACE) {
+        Err(e) => return failed(os_error_of(&e), ConnectStage::Handshake),
+        Ok(true) => return confirm(client, started),
+        Ok(false) => {}
+    }
+    // Still pending after the grace. Ask the kernel whether it queued this connection: it
+    // holds exactly `completed` connections if it did not.
+    let kernel_admitted = sys::kernel_queue(&listener.socket).map(|view| view.queued > completed);
+    if kernel_admitted != Some(false) {
+        let left = sys::PENDING_DEADLINE.saturating_sub(started.elapsed());
+        match wait_for_outcome(&client, left) {
+            Err(e) => return failed(os_error_of(&e), ConnectStage::Handshake),
+            Ok(true) => return confirm(client, started),
+            Ok(false) => {}
+        }
+    }
+    Attempt::Pending {
+        socket: client,
+        started,
+        kernel_admitted,
+    }
+}
+
+/// Wait until the connect has an outcome; `Ok(false)` if it is still pending.
+fn wait_for_outcome(client: &Socket, timeout: Duration) -> io::Result<bool> {
+    sys::wait_writable(client, timeout)
+}
+
+/// The socket signalled: read `SO_ERROR` to learn whether it connected, and check once more
+/// right away for a reset that follows completion (FreeBSD resets on a full queue after the
+/// handshake).
+fn confirm(client: Socket, started: Instant) -> Attempt {
+    let error = |e: &io::Error, stage| Attempt::Failed {
+        error: os_error_of(e),
+        after: started.elapsed(),
+        stage,
+    };
+    match client.take_error() {
+        Ok(None) => {}
+        Ok(Some(e)) => return error(&e, ConnectStage::Handshake),
+        Err(e) => return error(&e, ConnectStage::Handshake),
+    }
+    // A socket that is readable right after connecting, before the server wrote anything, has
+    // been reset or closed.
+    if let Ok(true) = sys::wait_readable(&client, Duration::ZERO) {
+        if let Ok(Some(e)) = client.take_error() {
+            return error(&e, ConnectStage::AfterCompletion);
+        }
+    }
+    Attempt::Completed(client)
+}
+
+/// Accept everything queued, closing each connection at once; returns the count. Every queued
+/// connection completed its handshake already, so the listener is readable at once; the short
+/// poll only catches a straggler.
+fn drain(listener: &Socket) -> u32 {
+    let mut accepted = 0;
+    let deadline = Instant::now() + DRAIN_DEADLINE;
+    while Instant::now() < deadline {
+        match listener.accept() {
+            Ok((connection, _)) => {
+                drop(connection);
+                accepted += 1;
+            }
+            Err(e) if e.raw_os_error().is_some_and(sys::is_would_block) => {
+                if !sys::wait_readable(listener, DRAIN_POLL).unwrap_or(false) {
+                    break;
+                }
+            }
+            // ECONNABORTED and friends: a queued connection went away; keep draining.
+            Err(_) => continue,
+        }
+    }
+    accepted
+}
+
+/// Estimate the descriptors a case needs from the kernel's stored limit: the limit plus a couple
+/// of clients. Where the OS queues more than its stored limit (FreeBSD's 3/2 factor), the case
+/// grows its reservation as it goes.
+fn descriptor_estimate(listener: &Socket, cap: u32, budget: &FdBudget) -> usize {
+    let clients = match sys::kernel_queue(listener) {
+        Some(view) => (view.limit as usize).saturating_add(2),
+        // Without a kernel view, claim the whole budget so the case can never starve midway.
+        None => budget.total().unwrap_or(cap as usize),
+    };
+    clients.min(cap as usize + 1) + OVERHEAD
+}
+
+/// Run one experiment.
+pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Observation {
+    let started = Instant::now();
+    let backlog = spec.backlog.value();
+    let mut obs = Observation {
+        spec,
+        backlog,
+        setup: Setup::Listening,
+        completed: 0,
+        fill_end: FillEnd::NotStarted,
+        kernel_queue: None,
+        late: Late::NotWatched,
+        accepted: 0,
+        duration: Duration::ZERO,
+    };
+    let listener = match open_listener(spec.family, backlog) {
+        Ok(listener) => listener,
+        Err((stage, error)) => {
+            obs.setup = Setup::Failed { stage, error };
+            obs.duration = started.elapsed();
+            return obs;
+        }
+    };
+    let domain = Domain::for_address(loopback(spec.family));
+    let estimate = descriptor_estimate(&listener.socket, settings.cap, budget);
+    let Some(mut reservation) = budget.reserve(estimate, BUDGET_WAIT) else {
+        obs.fill_end = FillEnd::OutOfResources {
+            error: None,
+            detail: format!(
+                "fd budget: other cases held the descriptors this case needs ({estimate}) for {} s",
+                BUDGET_WAIT.as_secs()
+            ),
+        };
+        obs.duration = started.elapsed();
+        return obs;
+    };
+
+    let mut clients: Vec<Socket> = Vec::new();
+    let mut pending: Option<(Socket, Instant)> = None;
+    obs.fill_end = loop {
+        if clients.len() >= settings.cap as usize {
+            break FillEnd::CapReached;
+        }
+        if !reservation.ensure(clients.len() + OVERHEAD, GROWTH_STEP, BUDGET_WAIT) {
+            break FillEnd::OutOfResources {
+                error: None,
+                detail: format!(
+                    "fd limit {}: the queue held more than the {} descriptors this process can use",
+                    budget.total().unwrap_or(0),
+                    reservation.held()
+                ),
+            };
+        }
+        match attempt(&listener, domain, clients.len() as u32) {
+            Attempt::Completed(socket) => clients.push(socket),
+            Attempt::Pending {
+                socket,
+                started,
+                kernel_admitted,
+            } => {
+                let waited = started.elapsed();
+                pending = Some((socket, started));
+                break FillEnd::Pending {
+                    waited,
+                    kernel_admitted,
+                };
+            }
+            Attempt::Failed {
+                error,
+                after,
+                stage,
+            } => {
+                break FillEnd::Failed {
+                    error,
+                    after,
+                    stage,
+                };
+            }
+            Attempt::OutOfResources(error) => {
+                let detail = if error.code >= 0 && sys::is_fd_exhausted(error.code) {
+                    format!(
+                        "fd limit {}: socket() failed after {} connections",
+                        budget.total().unwrap_or(0),
+                        clients.len()
+                    )
+                } else {
+                    format!("socket() failed after {} connections", clients.len())
+                };
+                break FillEnd::OutOfResources {
+                    error: Some(error),
+                    detail,
+                };
+            }
+        }
+    };
+    obs.completed = clients.len() as u32;
+    obs.kernel_queue = sys::kernel_queue(&listener.socket);
+
+    if let Some((client, connect_started)) = pending {
+        // Free one slot, then watch whether the pending client gets in.
+        if sys::wait_readable(&listener.socket, ACCEPT_WAIT).unwrap_or(false) {
+            if let Ok((connection, _)) = listener.socket.accept() {
+                drop(connection);
+                obs.accepted += 1;
+            }
+        }
+        obs.late = match wait_for_outcome(&client, sys::LATE_WINDOW) {
+            Ok(true) => match client.take_error() {
+                Ok(None) => {
+                    let after = connect_started.elapsed();
+                    clients.push(client);
+                    Late::Completed { after }
+                }
+                Ok(Some(e)) | Err(e) => Late::Failed {
+                    error: os_error_of(&e),
+                    after: connect_started.elapsed(),
+                },
+            },
+            Ok(false) => Late::StillPending {
+                watched: connect_started.elapsed(),
+            },
+            Err(e) => Late::Failed {
+                error: os_error_of(&e),
+                after: connect_started.elapsed(),
+            },
+        };
+    }
+    obs.accepted += drain(&listener.socket);
+    drop(clients);
+    drop(listener);
+    drop(reservation);
+    obs.duration = started.elapsed();
+    obs
+}
+
+/// Whether a family's loopback address can be bound here (for a clear error before a run that
+/// asked for that family alone).
+pub fn family_available(family: Family) -> Result<(), OsError> {
+    let address = loopback(family);
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| os_error_of(&e))?;
+    socket.bind(&address.into()).map_err(|e| os_error_of(&e))
+}

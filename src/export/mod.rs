@@ -1,0 +1,103 @@
+//! Exporters: the report as a terminal table, Markdown, or JSON. Pure functions of a
+//! [`Report`]; nothing here touches the OS.
+
+mod json;
+mod markdown;
+mod table;
+
+use crate::report::{CaseReport, Report};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned plain text for a terminal.
+    Table,
+    /// The wire format (see [`crate::report`]).
+    Json,
+    /// A GitHub-flavoured Markdown table.
+    Markdown,
+}
+
+/// Render a report.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Table => table::render(report),
+        Format::Json => json::render(report),
+        Format::Markdown => markdown::render(report),
+    }
+}
+
+/// Column headings shared by the table and Markdown exporters.
+pub(crate) const HEADINGS: [&str; 10] = [
+    "family",
+    "backlog",
+    "listen",
+    "queue",
+    "accepted",
+    "overflow",
+    "error",
+    "after",
+    "late completion",
+    "kernel queued/limit",
+];
+
+fn millis_text(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) => format!("{:.2} s", ms as f64 / 1000.0),
+        None => "-".to_string(),
+    }
+}
+
+/// One row of cells, in [`HEADINGS`] order.
+pub(crate) fn cells(case: &CaseReport) -> [String; 10] {
+    let listen = match (&case.listen.failed_at, &case.listen.os_error) {
+        (None, _) => "ok".to_string(),
+        (Some(stage), Some(error)) => format!("{stage}: {error}"),
+        (Some(stage), None) => format!("{stage}: failed"),
+    };
+    let backlog = if case.label == case.backlog.to_string() {
+        case.label.clone()
+    } else {
+        format!("{} ({})", case.label, case.backlog)
+    };
+    let late = &case.late_completion;
+    let late_text = match late.kind {
+        crate::classify::LateKind::NotApplicable => "-".to_string(),
+        crate::classify::LateKind::Failed => format!(
+            "failed {} after {}",
+            late.os_error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            millis_text(late.elapsed_ms)
+        ),
+        kind => format!(
+            "{} after {}",
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            millis_text(late.elapsed_ms)
+        ),
+    };
+    [
+        case.family.to_string(),
+        backlog,
+        listen,
+        case.queue_length
+            .map_or_else(|| "-".to_string(), |n| n.to_string()),
+        case.accepted.to_string(),
+        case.overflow.kind.as_str().to_string(),
+        case.overflow
+            .os_error
+            .as_ref()
+            .map_or_else(|| "-".to_string(), ToString::to_string),
+        millis_text(case.overflow.elapsed_ms),
+        late_text,
+        case.kernel_queue
+            .map_or_else(|| "-".to_string(), |q| format!("{}/{}", q.queued, q.limit)),
+    ]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,61 @@
+//! Exporters against a fixed report (a real Linux run kept in tests/fixtures), so layout is
+//! tested the same way on every OS.
+
+use super::{Format, render};
+use crate::report::Report;
+
+fn linux_fixture() -> Report {
+    serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
+        .expect("the fixture is a report")
+}
+
+#[test]
+fn json_round_trips() {
+    let report = linux_fixture();
+    let text = render(&report, Format::Json);
+    assert!(text.ends_with("}\n"));
+    let back: Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
+fn table_layout() {
+    insta::assert_snapshot!(render(&linux_fixture(), Format::Table), @"
+    # Debian 12.0.0, kernel 6.18.44-fc-v782, x86_64, net.core.somaxconn=4096
+    family  backlog           listen  queue  accepted  overflow  error  after   late completion         kernel queued/limit
+    ipv4    0                 ok      1      2         dropped   -      0.20 s  completed after 1.02 s  1/0
+    ipv4    5                 ok      6      7         dropped   -      0.20 s  completed after 1.02 s  6/5
+    ipv4    somaxconn (4096)  ok      4097   4098      dropped   -      0.20 s  completed after 1.01 s  4097/4096
+    ipv4    -1                ok      4097   4098      dropped   -      0.20 s  completed after 1.03 s  4097/4096
+    ipv6    0                 ok      1      2         dropped   -      0.20 s  completed after 1.02 s  1/0
+    ipv6    5                 ok      6      7         dropped   -      0.20 s  completed after 1.02 s  6/5
+    ipv6    somaxconn (4096)  ok      4097   4098      dropped   -      0.20 s  completed after 1.00 s  4097/4096
+    ipv6    -1                ok      4097   4098      dropped   -      0.20 s  completed after 1.02 s  4097/4096
+    ");
+}
+
+#[test]
+fn markdown_layout() {
+    insta::assert_snapshot!(render(&linux_fixture(), Format::Markdown), @"
+    #### Debian 12.0.0, kernel 6.18.44-fc-v782, x86_64, net.core.somaxconn=4096
+
+    | family | backlog | listen | queue | accepted | overflow | error | after | late completion | kernel queued/limit |
+    |---|---|---|---|---|---|---|---|---|---|
+    | ipv4 | 0 | ok | 1 | 2 | dropped | - | 0.20 s | completed after 1.02 s | 1/0 |
+    | ipv4 | 5 | ok | 6 | 7 | dropped | - | 0.20 s | completed after 1.02 s | 6/5 |
+    | ipv4 | somaxconn (4096) | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.01 s | 4097/4096 |
+    | ipv4 | -1 | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.03 s | 4097/4096 |
+    | ipv6 | 0 | ok | 1 | 2 | dropped | - | 0.20 s | completed after 1.02 s | 1/0 |
+    | ipv6 | 5 | ok | 6 | 7 | dropped | - | 0.20 s | completed after 1.02 s | 6/5 |
+    | ipv6 | somaxconn (4096) | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.00 s | 4097/4096 |
+    | ipv6 | -1 | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.02 s | 4097/4096 |
+    ");
+}
+
+#[test]
+fn markdown_escapes_pipes() {
+    let mut report = linux_fixture();
+    report.cases[0].label = "a|b".to_string();
+    let text = render(&report, Format::Markdown);
+    assert!(text.contains("a\\|b"), "{text}");
+}

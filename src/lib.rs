@@ -1,0 +1,41 @@
+//! # backlog-probe
+//!
+//! Measures what `listen(fd, backlog)` really does on the OS it runs on: how many connections a
+//! listener queues for a given backlog, what a client sees once the queue is full (a silently
+//! dropped SYN, a refusal, a reset), whether that client gets in once a slot frees, and what the
+//! kernel itself reports about the queue.
+//!
+//! ## Data flows one way
+//!
+//! ```text
+//! plan (cases) ─► run (concurrent, fd budget) ─► experiment::run_case ─► Observation (raw facts)
+//!                                                                            │
+//!                                  classify (pure) ◄─────────────────────────┘
+//!                                        │
+//!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
+//! ```
+//!
+//! - Only [`experiment`] opens sockets; everything after it is pure data.
+//! - Only `sys` has `#[cfg(target_os)]`; it documents what each OS module provides.
+//! - [`Observation`](observation::Observation) holds raw counts, raw OS error numbers and
+//!   timings; [`classify`] judges them, by error *name*, so a Windows report classifies the
+//!   same on any machine.
+//! - Nothing in the library encodes an expected queue length: expectations live in the tests
+//!   and snapshots, next to the kernel source they cite.
+//!
+//! The JSON output is documented in [`report`] ("Wire format").
+
+#![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub mod budget;
+pub mod classify;
+pub mod cli;
+pub mod environment;
+pub mod experiment;
+pub mod export;
+pub mod observation;
+pub mod os_error;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod sys;

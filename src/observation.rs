@@ -1,0 +1,123 @@
+//! Raw facts from one experiment: counts, raw OS errors and monotonic timings. No judgement.
+
+use std::time::Duration;
+
+use crate::os_error::OsError;
+use crate::plan::CaseSpec;
+use crate::sys::KernelQueue;
+
+/// The step of setting up the listener that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupStage {
+    /// `socket()`
+    Socket,
+    /// `bind()` to the loopback address
+    Bind,
+    /// `listen()` with the requested backlog
+    Listen,
+}
+
+/// How the listener setup went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setup {
+    /// Bound and listening.
+    Listening,
+    /// A step failed with a raw OS error.
+    Failed {
+        /// Which step.
+        stage: SetupStage,
+        /// What the OS said.
+        error: OsError,
+    },
+}
+
+/// Where a failing connect reported its error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectStage {
+    /// `connect()` itself returned the error.
+    Immediate,
+    /// The socket became writable with `SO_ERROR` set.
+    Handshake,
+    /// The connect completed, then the peer reset it at once.
+    AfterCompletion,
+}
+
+/// Why the harness stopped opening connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FillEnd {
+    /// The listener never came up.
+    NotStarted,
+    /// `cap` connections completed without an overflow.
+    CapReached,
+    /// The next connect neither completed nor failed before the harness's deadline.
+    Pending {
+        /// How long the harness watched it.
+        waited: Duration,
+        /// Whether the kernel view showed the connection queued (`Some(true)`), not queued
+        /// (`Some(false)`), or could not be read (`None`).
+        kernel_admitted: Option<bool>,
+    },
+    /// The next connect failed.
+    Failed {
+        /// The raw error.
+        error: OsError,
+        /// Time from `connect()` to the error.
+        after: Duration,
+        /// Where the error showed.
+        stage: ConnectStage,
+    },
+    /// The harness ran out of descriptors before the queue was full.
+    OutOfResources {
+        /// The raw error, if a system call failed (EMFILE).
+        error: Option<OsError>,
+        /// What ran out, with numbers.
+        detail: String,
+    },
+}
+
+/// What the pending client did once one connection had been accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Late {
+    /// No client was pending (the overflow was an error, or there was none).
+    NotWatched,
+    /// It completed; `after` counts from its `connect()`.
+    Completed {
+        /// Time from `connect()` to completion.
+        after: Duration,
+    },
+    /// It was still pending when the watch ended.
+    StillPending {
+        /// Time from `connect()` to the end of the watch.
+        watched: Duration,
+    },
+    /// It failed.
+    Failed {
+        /// The raw error.
+        error: OsError,
+        /// Time from `connect()` to the error.
+        after: Duration,
+    },
+}
+
+/// Everything one experiment observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// What was run.
+    pub spec: CaseSpec,
+    /// The backlog value passed to `listen()`.
+    pub backlog: i32,
+    /// Listener setup.
+    pub setup: Setup,
+    /// Connections that completed, one at a time, before the fill ended.
+    pub completed: u32,
+    /// Why the fill ended.
+    pub fill_end: FillEnd,
+    /// The kernel's view of the queue when the fill ended.
+    pub kernel_queue: Option<KernelQueue>,
+    /// What the pending client did after one accept.
+    pub late: Late,
+    /// Connections the server accepted in all.
+    pub accepted: u32,
+    /// Wall time of the whole case.
+    pub duration: Duration,
+}

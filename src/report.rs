@@ -1,0 +1,239 @@
+//! The report: plain serde structs, and the JSON wire format.
+//!
+//! # Wire format
+//!
+//! `backlog-probe run --format json` prints one JSON object followed by a newline:
+//!
+//! ```json
+//! {
+//!   "schema_version": 1,
+//!   "tool": {"name": "backlog-probe", "version": "0.1.0"},
+//!   "environment": { ... },
+//!   "settings": {"cap": 70000},
+//!   "cases": [ { ... }, ... ]
+//! }
+//! ```
+//!
+//! - `schema_version` (integer): bumped whenever a field changes meaning or disappears. New
+//!   fields and new enum values may appear without a bump; readers should ignore what they do
+//!   not know.
+//! - `tool`: the name and version of the binary that measured.
+//! - `environment` ([`Environment`]): `target_os`, `target_arch`; `os` (os_info's `os_type`,
+//!   `version`, `edition`, `codename`, `bitness`, `architecture`); `kernel` (`uname -r` or
+//!   null); `somaxconn` (`constant`: the platform `SOMAXCONN`; `setting` and `setting_name`: the
+//!   system's effective limit and its knob, or null); `settings` (other knobs by sysctl name,
+//!   values as strings); `fd_limit` (`soft_before`, `soft`, `hard`, or null where the OS has no
+//!   such limit); `emulator` (e.g. `"wine 8.0"`, or null).
+//! - `settings` ([`Settings`]): `cap`, the most connections a case opens.
+//! - `cases`: one [`CaseReport`] per experiment, in the order they were planned:
+//!   - `name` (string): `ipv4_backlog_zero`, ...; `family`: `"ipv4"` | `"ipv6"`;
+//!     `backlog` (i32): the value passed to `listen()`; `label`: `"0"`, `"somaxconn"`,
+//!     `"i32::min"`, ...; `backlog_meaning`: what the OS documents for this value, or null.
+//!   - `listen`: `{"ok": bool, "failed_at": null | "socket" | "bind" | "listen", "os_error": null | {...}}`.
+//!   - `queue_length` (integer or null): connections the client completed, one at a time,
+//!     before the first overflow; null when the listener never came up.
+//!   - `accepted` (integer): connections the server accepted in all, including a pending
+//!     client that got in late.
+//!   - `overflow`: `{"kind", "os_error", "elapsed_ms", "detail"?}`. `kind` is one of `dropped`,
+//!     `refused`, `reset`, `timed_out`, `none` (cap reached), `listen_failed`, `unavailable`,
+//!     `inconclusive`, `other` (see [`OverflowKind`]).
+//!   - `late_completion`: `{"kind", "elapsed_ms", "os_error"}` with `kind` one of `completed`,
+//!     `pending`, `failed`, `not_applicable` (see [`LateKind`](crate::classify::LateKind)).
+//!   - `kernel_queue`: `{"queued", "limit", "incomplete"?}` read when the fill ended, or null where
+//!     the OS offers no view.
+//!   - `duration_ms`: wall time of the case.
+//!
+//! Every `os_error` is `{"name": "ECONNREFUSED" | null, "code": 111}`: the raw number and its
+//! symbolic name on the OS that measured.
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{self, LateCompletion, Overflow, OverflowKind};
+use crate::environment::Environment;
+use crate::observation::{Observation, Setup, SetupStage};
+use crate::os_error::OsError;
+use crate::plan::{Family, Settings};
+use crate::sys::{self, KernelQueue};
+
+/// The current wire-format version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The binary that produced a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `backlog-probe`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// How the listener setup went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenReport {
+    /// True if the listener is bound and listening.
+    pub ok: bool,
+    /// The step that failed: `socket`, `bind` or `listen`.
+    pub failed_at: Option<String>,
+    /// The raw error of the failed step.
+    pub os_error: Option<OsError>,
+}
+
+/// One experiment's results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseReport {
+    /// `ipv4_backlog_zero`-style identifier.
+    pub name: String,
+    /// Loopback family.
+    pub family: Family,
+    /// The i32 passed to `listen()`.
+    pub backlog: i32,
+    /// How the user named it (`somaxconn`, `i32::min`, or the number).
+    pub label: String,
+    /// What this OS documents for the value (Windows: `SOMAXCONN_HINT(n)`), or null.
+    pub backlog_meaning: Option<String>,
+    /// Listener setup.
+    pub listen: ListenReport,
+    /// Connections the client completed before the first overflow; null if not measured.
+    pub queue_length: Option<u32>,
+    /// Connections the server accepted.
+    pub accepted: u32,
+    /// The first overflow.
+    pub overflow: Overflow,
+    /// What the pending client did once a slot freed.
+    pub late_completion: LateCompletion,
+    /// The kernel's view when the fill ended.
+    pub kernel_queue: Option<KernelQueue>,
+    /// Wall time of the case in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl CaseReport {
+    /// Judge an observation and lay it out for the report.
+    pub fn from_observation(obs: &Observation) -> Self {
+        let (listen, queue_length) = match &obs.setup {
+            Setup::Listening => (
+                ListenReport {
+                    ok: true,
+                    failed_at: None,
+                    os_error: None,
+                },
+                Some(obs.completed),
+            ),
+            Setup::Failed { stage, error } => (
+                ListenReport {
+                    ok: false,
+                    failed_at: Some(
+                        match stage {
+                            SetupStage::Socket => "socket",
+                            SetupStage::Bind => "bind",
+                            SetupStage::Listen => "listen",
+                        }
+                        .to_string(),
+                    ),
+                    os_error: Some(error.clone()),
+                },
+                None,
+            ),
+        };
+        CaseReport {
+            name: obs.spec.name(),
+            family: obs.spec.family,
+            backlog: obs.backlog,
+            label: obs.spec.backlog.label(),
+            backlog_meaning: sys::backlog_meaning(obs.backlog),
+            listen,
+            queue_length,
+            accepted: obs.accepted,
+            overflow: classify::classify(obs),
+            late_completion: classify::late_completion(&obs.late),
+            kernel_queue: obs.kernel_queue,
+            duration_ms: u64::try_from(obs.duration.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The part of a case that should not change between runs on the same system: no timings,
+    /// ports or addresses. Snapshots hold this.
+    pub fn stable_view(&self, somaxconn_setting: Option<i64>) -> StableCase {
+        StableCase {
+            family: self.family,
+            backlog: self.backlog,
+            label: self.label.clone(),
+            system_somaxconn: somaxconn_setting,
+            listen: match (&self.listen.failed_at, &self.listen.os_error) {
+                (None, _) => "ok".to_string(),
+                (Some(stage), Some(e)) => format!("{stage}: {}", e.name.as_deref().unwrap_or("?")),
+                (Some(stage), None) => format!("{stage}: failed"),
+            },
+            queue_length: self.queue_length,
+            accepted: self.accepted,
+            overflow: self.overflow.kind,
+            overflow_error: self.overflow.os_error.as_ref().and_then(|e| e.name.clone()),
+            late_completion: self.late_completion.kind,
+            kernel_limit: self.kernel_queue.map(|q| q.limit),
+            kernel_queued: self.kernel_queue.map(|q| q.queued),
+        }
+    }
+}
+
+/// The stable view of a case, for snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StableCase {
+    /// Loopback family.
+    pub family: Family,
+    /// The i32 passed to `listen()`.
+    pub backlog: i32,
+    /// The backlog's label.
+    pub label: String,
+    /// The system setting that clamps backlogs (so a diff caused by a different setting
+    /// explains itself).
+    pub system_somaxconn: Option<i64>,
+    /// `ok`, or the failed step and error name.
+    pub listen: String,
+    /// Connections completed before the first overflow.
+    pub queue_length: Option<u32>,
+    /// Connections accepted.
+    pub accepted: u32,
+    /// Overflow verdict.
+    pub overflow: OverflowKind,
+    /// The overflow's error name.
+    pub overflow_error: Option<String>,
+    /// What the pending client did.
+    pub late_completion: classify::LateKind,
+    /// The kernel's stored limit.
+    pub kernel_limit: Option<u32>,
+    /// The kernel's queued count when the fill ended.
+    pub kernel_queued: Option<u32>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The binary.
+    pub tool: Tool,
+    /// Where it ran.
+    pub environment: Environment,
+    /// Run settings.
+    pub settings: Settings,
+    /// One entry per experiment.
+    pub cases: Vec<CaseReport>,
+}
+
+impl Report {
+    /// The report as pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string());
+        text.push('\n');
+        text
+    }
+}

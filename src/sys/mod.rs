@@ -1,0 +1,105 @@
+//! The only place with `#[cfg(target_os)]`: everything the portable code needs from the OS.
+//!
+//! Every OS module provides the same free functions and constants (mio's habit: the contract is
+//! written down here, there is no trait):
+//!
+//! | item | meaning |
+//! |---|---|
+//! | `error_name(code) -> Option<&'static str>` | the symbolic name of a raw OS error (`ECONNREFUSED`, `WSAECONNREFUSED`) |
+//! | `is_in_progress(code) -> bool` | a non-blocking `connect` returned "in progress" (EINPROGRESS, WSAEWOULDBLOCK) |
+//! | `is_would_block(code) -> bool` | a non-blocking `accept` found nothing queued |
+//! | `is_fd_exhausted(code) -> bool` | the process ran out of descriptors or handles (EMFILE, ENFILE, WSAEMFILE, WSAENOBUFS) |
+//! | `wait_writable(&Socket, Duration) -> io::Result<bool>` | wait until a connecting socket is writable or failed |
+//! | `wait_readable(&Socket, Duration) -> io::Result<bool>` | wait until a listener has something to accept |
+//! | `kernel_queue(&Socket) -> Option<KernelQueue>` | the kernel's own view of a listener's queue, where the OS offers one without privileges |
+//! | `somaxconn_constant() -> i64` | the platform's `SOMAXCONN` constant |
+//! | `somaxconn_setting() -> Option<(&'static str, i64)>` | the system's effective limit and the knob it comes from |
+//! | `tcp_settings() -> BTreeMap<String, String>` | other knobs that shape the experiments (syncookies, SYN retries, ...) |
+//! | `kernel_version() -> Option<String>` | the kernel release (`uname -r`), where there is one |
+//! | `raise_fd_limit() -> Option<FdLimit>` | raise RLIMIT_NOFILE as far as the OS allows; `None` where there is no such limit |
+//! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
+//! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
+//! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | how long a connect may wait before the kernel view is asked whether it was queued, how long a connect may stay pending before it counts as unanswered, and how long to watch it after a slot frees; each module says why |
+//!
+//! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
+//! part (names, poll, rlimit) and no kernel view, which the report shows as `null`.
+
+use serde::{Deserialize, Serialize};
+
+/// The kernel's own view of a listening socket's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelQueue {
+    /// Connections the kernel holds for this listener now (Linux: completed children; macOS:
+    /// completed plus incomplete; FreeBSD: completed).
+    pub queued: u32,
+    /// The limit the kernel stored at `listen()` time (Linux `sk_max_ack_backlog`, macOS
+    /// `so_qlimit`, FreeBSD `sol_qlimit`): the backlog after clamping, not the capacity.
+    pub limit: u32,
+    /// Incomplete (half-open) connections, where the OS counts them separately.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub incomplete: Option<u32>,
+}
+
+/// The process's open-file limit, before and after the harness raised it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdLimit {
+    /// Soft limit when the process started.
+    pub soft_before: u64,
+    /// Soft limit now (after raising).
+    pub soft: u64,
+    /// Hard limit now (root may have raised it too).
+    pub hard: u64,
+}
+
+#[cfg(unix)]
+mod unix;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::*;
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+mod macos;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub use macos::*;
+
+#[cfg(target_os = "freebsd")]
+mod freebsd;
+#[cfg(target_os = "freebsd")]
+pub use freebsd::*;
+
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    ))
+))]
+mod other_unix;
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    ))
+))]
+pub use other_unix::*;
+
+#[cfg(unix)]
+pub use unix::{
+    emulator, error_name, is_fd_exhausted, is_in_progress, is_would_block, wait_readable,
+    wait_writable,
+};
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+
+#[cfg(not(any(unix, windows)))]
+compile_error!("backlog-probe supports Unix and Windows targets only");

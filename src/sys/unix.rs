@@ -1,0 +1,232 @@
+//! What every Unix shares: errno names, `poll(2)`, and RLIMIT_NOFILE.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use socket2::Socket;
+
+use super::FdLimit;
+
+/// errno names, first match wins (so `EAGAIN` is printed where it equals `EWOULDBLOCK`).
+const ERRNO_NAMES: &[(i32, &str)] = &[
+    (libc::ECONNREFUSED, "ECONNREFUSED"),
+    (libc::ECONNRESET, "ECONNRESET"),
+    (libc::ETIMEDOUT, "ETIMEDOUT"),
+    (libc::EINPROGRESS, "EINPROGRESS"),
+    (libc::EAGAIN, "EAGAIN"),
+    (libc::EWOULDBLOCK, "EWOULDBLOCK"),
+    (libc::EALREADY, "EALREADY"),
+    (libc::ECONNABORTED, "ECONNABORTED"),
+    (libc::EADDRINUSE, "EADDRINUSE"),
+    (libc::EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+    (libc::EAFNOSUPPORT, "EAFNOSUPPORT"),
+    (libc::EPROTONOSUPPORT, "EPROTONOSUPPORT"),
+    (libc::EPROTOTYPE, "EPROTOTYPE"),
+    (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+    (libc::ENOTSUP, "ENOTSUP"),
+    (libc::ENETUNREACH, "ENETUNREACH"),
+    (libc::EHOSTUNREACH, "EHOSTUNREACH"),
+    (libc::ENETDOWN, "ENETDOWN"),
+    (libc::EMFILE, "EMFILE"),
+    (libc::ENFILE, "ENFILE"),
+    (libc::ENOBUFS, "ENOBUFS"),
+    (libc::ENOMEM, "ENOMEM"),
+    (libc::EINVAL, "EINVAL"),
+    (libc::EPERM, "EPERM"),
+    (libc::EACCES, "EACCES"),
+    (libc::EPIPE, "EPIPE"),
+    (libc::EISCONN, "EISCONN"),
+    (libc::ENOTCONN, "ENOTCONN"),
+    (libc::EINTR, "EINTR"),
+    (libc::EBADF, "EBADF"),
+    (libc::ENOTSOCK, "ENOTSOCK"),
+    (libc::EDESTADDRREQ, "EDESTADDRREQ"),
+    (libc::ENOENT, "ENOENT"),
+    (libc::ENOPROTOOPT, "ENOPROTOOPT"),
+];
+
+/// The symbolic errno name of `code` on this target.
+pub fn error_name(code: i32) -> Option<&'static str> {
+    ERRNO_NAMES
+        .iter()
+        .find(|(value, _)| *value == code)
+        .map(|(_, name)| *name)
+}
+
+/// `connect(2)` on a non-blocking socket reports the handshake as under way.
+pub fn is_in_progress(code: i32) -> bool {
+    code == libc::EINPROGRESS || code == libc::EINTR
+}
+
+/// `accept(2)` on a non-blocking listener found nothing queued.
+pub fn is_would_block(code: i32) -> bool {
+    code == libc::EAGAIN || code == libc::EWOULDBLOCK
+}
+
+/// The process (or system) is out of file descriptors or socket memory.
+pub fn is_fd_exhausted(code: i32) -> bool {
+    code == libc::EMFILE || code == libc::ENFILE || code == libc::ENOBUFS
+}
+
+fn poll_one(socket: &Socket, events: libc::c_short, timeout: Duration) -> io::Result<bool> {
+    let mut fd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // poll(2) takes milliseconds as c_int; round up so a short wait never becomes a busy loop of 0.
+    let millis = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    loop {
+        // SAFETY: `fd` is a valid pollfd for the duration of the call and nfds is 1.
+        let n = unsafe { libc::poll(&mut fd, 1, millis) };
+        if n >= 0 {
+            return Ok(n > 0 && fd.revents != 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// Wait until a connecting socket is writable (connected) or reports an error or hang-up.
+/// `Ok(false)` means the timeout passed with the handshake still pending.
+pub fn wait_writable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
+    poll_one(socket, libc::POLLOUT, timeout)
+}
+
+/// Wait until a listener has a connection to accept (readable).
+pub fn wait_readable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
+    poll_one(socket, libc::POLLIN, timeout)
+}
+
+/// `rlim_t` is u64 on Linux and macOS but i64 on FreeBSD, so one cast serves all.
+#[allow(clippy::unnecessary_cast)]
+fn rlim_to_u64(value: libc::rlim_t) -> u64 {
+    value as u64
+}
+
+/// Raise RLIMIT_NOFILE: first the hard limit up to `ceiling` (works only with privileges, and
+/// is silently skipped without), then the soft limit up to the hard limit.
+pub(super) fn raise_fd_limit_to(ceiling: Option<u64>) -> Option<FdLimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    let soft_before = rlim_to_u64(limit.rlim_cur);
+    if let Some(ceiling) = ceiling {
+        if rlim_to_u64(limit.rlim_max) < ceiling && limit.rlim_max != libc::RLIM_INFINITY {
+            let wanted = libc::rlimit {
+                rlim_cur: ceiling as libc::rlim_t,
+                rlim_max: ceiling as libc::rlim_t,
+            };
+            // SAFETY: plain syscall on a struct we own; failure (EPERM) leaves the limit as it was.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+                limit = wanted;
+            }
+        }
+    }
+    let target = match ceiling {
+        Some(ceiling) if limit.rlim_max == libc::RLIM_INFINITY => ceiling as libc::rlim_t,
+        Some(ceiling) => limit.rlim_max.min(ceiling as libc::rlim_t),
+        None => limit.rlim_max,
+    };
+    if limit.rlim_cur < target {
+        let wanted = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+            limit.rlim_cur = target;
+        }
+    }
+    Some(FdLimit {
+        soft_before,
+        soft: rlim_to_u64(limit.rlim_cur),
+        hard: rlim_to_u64(limit.rlim_max),
+    })
+}
+
+/// Unix binaries run natively; only the Windows build can find itself under an emulator.
+pub fn emulator() -> Option<String> {
+    None
+}
+
+/// `uname -r`.
+pub(super) fn uname_release() -> Option<String> {
+    // SAFETY: utsname is plain data; uname fills it.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is valid for the call.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return None;
+    }
+    // SAFETY: uname NUL-terminates `release`.
+    let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) };
+    Some(release.to_string_lossy().into_owned())
+}
+
+/// `sysctlbyname(3)` for an integer knob.
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+pub(super) fn sysctl_int(name: &str) -> Option<i64> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut buf = [0u8; 8];
+    let mut len = buf.len();
+    // SAFETY: the name is NUL-terminated; the buffer and its length are valid for the call.
+    let rc = unsafe {
+        libc::sysctlbyname(
+            cname.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // Kernel integers come back as 4 or 8 bytes in native order.
+    match len {
+        4 => Some(i64::from(i32::from_ne_bytes(buf[..4].try_into().ok()?))),
+        8 => Some(i64::from_ne_bytes(buf)),
+        _ => None,
+    }
+}
+
+/// `sysctlbyname(3)` for a string knob.
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+pub(super) fn sysctl_string(name: &str) -> Option<String> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut buf = [0u8; 256];
+    let mut len = buf.len();
+    // SAFETY: as in `sysctl_int`.
+    let rc = unsafe {
+        libc::sysctlbyname(
+            cname.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let text = &buf[..len.min(buf.len())];
+    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+    Some(String::from_utf8_lossy(&text[..end]).into_owned())
+}
+
+/// Read each integer knob that exists, as text, for the report.
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+pub(super) fn sysctl_ints(names: &[&str]) -> std::collections::BTreeMap<String, String> {
+    names
+        .iter()
+        .filter_map(|name| sysctl_int(name).map(|value| (name.to_string(), value.to_string())))
+        .collect()
+}

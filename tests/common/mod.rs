@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests.
+// Not every test binary uses every helper.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use backlog_probe::environment::Environment;
+use backlog_probe::plan::{self, Backlog, Family, Settings};
+use backlog_probe::report::Report;
+use backlog_probe::run;
+
+/// The default matrix (both families × the default backlogs), run once per test binary and
+/// shared by every test in it: the cases run concurrently, so this costs about one case.
+pub fn default_report() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let specs = plan::matrix(&Family::ALL, &Backlog::DEFAULTS);
+        run::run_report(&specs, &Settings::default(), &|_| {})
+    })
+}
+
+/// `snapshots/<os>/` at the top of the repository (insta would resolve a relative path from
+/// the test file's folder).
+pub fn snapshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("snapshots")
+        .join(std::env::consts::OS)
+}
+
+/// insta settings for behaviour snapshots: the per-OS folder, plain names, and the environment
+/// as metadata (shown in review, not compared).
+pub fn snapshot_settings(environment: &Environment) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot_dir());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(environment.summary());
+    settings.set_info(environment);
+    settings
+}
+
+/// Why measured behaviour must not be compared with this OS's snapshots here, if it must not:
+/// under Wine the TCP stack is the Linux host's, not Windows'.
+pub fn behaviour_skip_reason(environment: &Environment) -> Option<String> {
+    environment.emulator.as_ref().map(|emulator| {
+        format!(
+            "skipped: running under {emulator}, whose TCP is the host's, not {}'s",
+            std::env::consts::OS
+        )
+    })
+}
+
+/// Run the binary with arguments; never inherits a terminal.
+pub fn backlog_probe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the binary runs")
+}

@@ -1,0 +1,244 @@
+//! The JSON wire format, checked from outside: the binary's real output must deserialize into
+//! these test-side mirror types, which reject unknown fields. A field added, renamed or retyped
+//! in `src/report.rs` fails here until the documented format and this mirror are updated.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    schema_version: u32,
+    tool: Tool,
+    environment: Environment,
+    settings: Settings,
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tool {
+    name: String,
+    version: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Environment {
+    target_os: String,
+    target_arch: String,
+    os: OsInfo,
+    kernel: Option<String>,
+    somaxconn: Somaxconn,
+    settings: BTreeMap<String, String>,
+    fd_limit: Option<FdLimit>,
+    emulator: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OsInfo {
+    os_type: String,
+    version: String,
+    edition: Option<String>,
+    codename: Option<String>,
+    bitness: String,
+    architecture: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Somaxconn {
+    constant: i64,
+    setting: Option<i64>,
+    setting_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FdLimit {
+    soft_before: u64,
+    soft: u64,
+    hard: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    cap: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    family: String,
+    backlog: i32,
+    label: String,
+    backlog_meaning: Option<String>,
+    listen: Listen,
+    queue_length: Option<u32>,
+    accepted: u32,
+    overflow: Overflow,
+    late_completion: LateCompletion,
+    kernel_queue: Option<KernelQueue>,
+    duration_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Listen {
+    ok: bool,
+    failed_at: Option<String>,
+    os_error: Option<OsError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OsError {
+    name: Option<String>,
+    code: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overflow {
+    kind: String,
+    os_error: Option<OsError>,
+    elapsed_ms: Option<u64>,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LateCompletion {
+    kind: String,
+    elapsed_ms: Option<u64>,
+    os_error: Option<OsError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KernelQueue {
+    queued: u32,
+    limit: u32,
+    #[serde(default)]
+    incomplete: Option<u32>,
+}
+
+const OVERFLOW_KINDS: &[&str] = &[
+    "dropped",
+    "refused",
+    "reset",
+    "timed_out",
+    "none",
+    "listen_failed",
+    "unavailable",
+    "inconclusive",
+    "other",
+];
+const LATE_KINDS: &[&str] = &["completed", "pending", "failed", "not_applicable"];
+
+#[test]
+fn run_output_matches_the_documented_wire_format() {
+    let output = common::backlog_probe(&[
+        "run",
+        "--quiet",
+        "--format",
+        "json",
+        "--backlog=1,-1,somaxconn",
+        "--cap",
+        "50",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(text.ends_with("}\n"), "one object and a newline");
+    let report: Report = serde_json::from_str(&text).expect("output matches the mirror types");
+
+    assert_eq!(report.schema_version, 1);
+    assert_eq!(report.tool.name, "backlog-probe");
+    assert!(!report.tool.version.is_empty());
+    assert_eq!(report.environment.target_os, std::env::consts::OS);
+    assert_eq!(report.environment.target_arch, std::env::consts::ARCH);
+    let os = &report.environment.os;
+    assert!(!os.os_type.is_empty() && !os.version.is_empty() && !os.bitness.is_empty());
+    let _ = (&os.edition, &os.codename, &os.architecture);
+    assert!(report.environment.somaxconn.constant > 0);
+    assert_eq!(
+        report.environment.somaxconn.setting.is_some(),
+        report.environment.somaxconn.setting_name.is_some()
+    );
+    let _ = (
+        &report.environment.kernel,
+        &report.environment.settings,
+        &report.environment.emulator,
+    );
+    if let Some(limit) = &report.environment.fd_limit {
+        assert!(limit.soft >= limit.soft_before.min(limit.hard) && limit.soft <= limit.hard);
+    }
+    assert_eq!(report.settings.cap, 50);
+
+    let names: Vec<&str> = report.cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ipv4_backlog_one",
+            "ipv4_backlog_minus_one",
+            "ipv4_backlog_somaxconn",
+            "ipv6_backlog_one",
+            "ipv6_backlog_minus_one",
+            "ipv6_backlog_somaxconn"
+        ]
+    );
+    for case in &report.cases {
+        assert!(case.family == "ipv4" || case.family == "ipv6");
+        assert!(
+            OVERFLOW_KINDS.contains(&case.overflow.kind.as_str()),
+            "{:?}",
+            case.overflow
+        );
+        assert!(LATE_KINDS.contains(&case.late_completion.kind.as_str()));
+        assert_eq!(case.listen.ok, case.listen.failed_at.is_none());
+        assert_eq!(case.listen.ok, case.listen.os_error.is_none());
+        assert_eq!(case.listen.ok, case.queue_length.is_some());
+        for error in [
+            &case.overflow.os_error,
+            &case.late_completion.os_error,
+            &case.listen.os_error,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert!(error.name.is_some() || error.code != 0, "{error:?}");
+        }
+        let _ = (
+            &case.label,
+            &case.backlog_meaning,
+            case.accepted,
+            case.overflow.elapsed_ms,
+            &case.overflow.detail,
+            case.late_completion.elapsed_ms,
+            case.duration_ms,
+        );
+        if let Some(view) = &case.kernel_queue {
+            let _ = (view.queued, view.limit, view.incomplete);
+        }
+    }
+    let minus_one = &report.cases[1];
+    assert_eq!((minus_one.backlog, minus_one.label.as_str()), (-1, "-1"));
+    // --cap 50 stops the large cases early, unless the OS clamps below 50.
+    let somaxconn = &report.cases[2];
+    assert!(
+        somaxconn.queue_length <= Some(50),
+        "{:?}",
+        somaxconn.queue_length
+    );
+}
