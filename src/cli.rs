@@ -13,6 +13,7 @@ use crate::budget;
 use crate::classify::OverflowKind;
 use crate::experiment;
 use crate::export::{self, Format};
+use crate::merge;
 use crate::plan::{self, Backlog, Family, Settings};
 use crate::report::CaseReport;
 use crate::run;
@@ -37,6 +38,29 @@ pub struct Cli {
 enum Command {
     /// Run the experiments and print a report.
     Run(RunArgs),
+    /// Combine reports from several machines (`run --format json` output) into one
+    /// cross-OS table.
+    Merge(MergeArgs),
+}
+
+/// Output format of `merge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MergeFormat {
+    /// A Markdown comparison table plus each report's environment.
+    Markdown,
+    /// The reports as one JSON array.
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Report files written by `backlog-probe run --format json`.
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<std::path::PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: MergeFormat,
 }
 
 /// Which loopback families to test.
@@ -122,15 +146,38 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
-        Command::Run(args) => match run_command(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(UsageError(message)) => {
-                report_error(&format!("error: {message}"));
-                ExitCode::from(2)
-            }
-        },
+    let outcome = match cli.command {
+        Command::Run(args) => run_command(&args),
+        Command::Merge(args) => merge_command(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(UsageError(message)) => {
+            report_error(&format!("error: {message}"));
+            ExitCode::from(2)
+        }
     }
+}
+
+fn merge_command(args: &MergeArgs) -> Result<(), UsageError> {
+    let mut reports = Vec::with_capacity(args.reports.len());
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "cannot read {}: {}",
+                path.display(),
+                crate::os_error::os_error_of(&e)
+            ))
+        })?;
+        let report = merge::parse_report(&text)
+            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        reports.push(report);
+    }
+    write_stdout(&match args.format {
+        MergeFormat::Markdown => merge::markdown(&reports),
+        MergeFormat::Json => merge::json(&reports),
+    });
+    Ok(())
 }
 
 fn run_command(args: &RunArgs) -> Result<(), UsageError> {
@@ -251,7 +298,9 @@ mod tests {
     #[test]
     fn negative_backlogs_parse_with_and_without_equals() {
         let cli = Cli::try_parse_from(["backlog-probe", "run", "--backlog", "-1,5"]).unwrap();
-        let Command::Run(args) = cli.command;
+        let Command::Run(args) = cli.command else {
+            panic!("parsed as run")
+        };
         assert_eq!(
             args.backlog,
             Some(BacklogList(vec![Backlog::Value(-1), Backlog::Value(5)]))

@@ -33,6 +33,7 @@ pub mod cli;
 pub mod environment;
 pub mod experiment;
 pub mod export;
+pub mod merge;
 pub mod observation;
 pub mod os_error;
 pub mod plan;

@@ -56,13 +56,17 @@ pub fn somaxconn_setting() -> Option<(&'static str, i64)> {
 /// `net.inet.tcp.syncache.rst_on_sock_fail` decides whether a full queue answers the final ACK
 /// with RST (sys/netinet/tcp_syncache.c).
 pub fn tcp_settings() -> BTreeMap<String, String> {
-    super::unix::sysctl_ints(&[
+    let mut settings = super::unix::sysctl_ints(&[
         "kern.ipc.soacceptqueue",
         "net.inet.tcp.syncache.rst_on_sock_fail",
         "net.inet.tcp.syncookies",
         "net.inet.tcp.keepinit",
         "kern.maxfilesperproc",
-    ])
+    ]);
+    if let Some(release) = super::unix::sysctl_string("kern.osrelease") {
+        settings.insert("kern.osrelease".to_string(), release);
+    }
+    settings
 }
 
 /// `uname -r`.
