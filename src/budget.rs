@@ -17,6 +17,7 @@ const MARGIN: usize = 64;
 #[derive(Debug)]
 pub struct FdBudget {
     total: Option<usize>,
+    limit: Option<FdLimit>,
     in_use: Mutex<usize>,
     freed: Condvar,
 }
@@ -33,6 +34,7 @@ impl FdBudget {
     pub fn new(total: usize) -> Self {
         FdBudget {
             total: Some(total),
+            limit: None,
             in_use: Mutex::new(0),
             freed: Condvar::new(),
         }
@@ -42,9 +44,26 @@ impl FdBudget {
     pub fn unlimited() -> Self {
         FdBudget {
             total: None,
+            limit: None,
             in_use: Mutex::new(0),
             freed: Condvar::new(),
         }
+    }
+
+    /// A budget of what the process can spare under `limit`.
+    pub fn for_limit(limit: FdLimit) -> Self {
+        let total = usize::try_from(limit.soft)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(MARGIN);
+        FdBudget {
+            limit: Some(limit),
+            ..FdBudget::new(total)
+        }
+    }
+
+    /// The process limit this budget was built on, where there is one.
+    pub fn limit(&self) -> Option<FdLimit> {
+        self.limit
     }
 
     /// How many descriptors the budget holds in all (`None`: unlimited).
@@ -129,7 +148,7 @@ pub fn process_budget() -> &'static (Option<FdLimit>, FdBudget) {
     BUDGET.get_or_init(|| {
         let limit = sys::raise_fd_limit();
         let budget = match limit {
-            Some(limit) => FdBudget::new((limit.soft as usize).saturating_sub(MARGIN)),
+            Some(limit) => FdBudget::for_limit(limit),
             None => FdBudget::unlimited(),
         };
         (limit, budget)

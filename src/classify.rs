@@ -93,6 +93,14 @@ pub fn classify(obs: &Observation) -> Overflow {
         elapsed_ms,
         detail,
     };
+    if obs.setup == Setup::NotRun {
+        return verdict(
+            OverflowKind::Inconclusive,
+            None,
+            None,
+            Some("not run: the run deadline passed first".into()),
+        );
+    }
     if let Setup::Failed { stage, error } = &obs.setup {
         let kind = match stage {
             SetupStage::Listen => OverflowKind::ListenFailed,
@@ -145,6 +153,14 @@ pub fn classify(obs: &Observation) -> Overflow {
             };
             verdict(kind, Some(error.clone()), Some(millis(*after)), None)
         }
+        FillEnd::DeadlineReached { connections } => verdict(
+            OverflowKind::Inconclusive,
+            None,
+            None,
+            Some(format!(
+                "the run deadline passed after {connections} connections"
+            )),
+        ),
         FillEnd::OutOfResources { error, detail } => verdict(
             OverflowKind::Inconclusive,
             error.clone(),

@@ -106,6 +106,11 @@ struct RunArgs {
           value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     cap: u32,
 
+    /// End the run after SECS seconds whatever the OS does: unfinished cases are reported as
+    /// inconclusive and named on stderr (each case normally takes 1-6 s).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    deadline: Option<u64>,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -211,7 +216,10 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
         .clone()
         .map_or_else(|| Backlog::DEFAULTS.to_vec(), |list| list.0);
     let specs = plan::matrix(&families, &backlogs);
-    let settings = Settings { cap: args.cap };
+    let settings = Settings {
+        cap: args.cap,
+        deadline_ms: args.deadline.map(|secs| secs * 1000),
+    };
     let total = specs.len();
     let done = AtomicUsize::new(0);
     if !args.quiet {
@@ -227,6 +235,27 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
         }
     };
     let report = run::run_report(&specs, &settings, &progress);
+    let cut_short: Vec<&str> = report
+        .cases
+        .iter()
+        .filter(|case| {
+            case.overflow.kind == OverflowKind::Inconclusive
+                && case
+                    .overflow
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("deadline"))
+        })
+        .map(|case| case.name.as_str())
+        .collect();
+    if !cut_short.is_empty() {
+        progress_message(&format!(
+            "backlog-probe: the {} s deadline ended {} case(s) early: {}",
+            args.deadline.unwrap_or(0),
+            cut_short.len(),
+            cut_short.join(", ")
+        ));
+    }
     let format = match args.format {
         FormatChoice::Table => Format::Table,
         FormatChoice::Json => Format::Json,

@@ -69,6 +69,8 @@ enum Attempt {
         stage: ConnectStage,
     },
     OutOfResources(OsError),
+    /// The run's deadline cut the wait short: no verdict on this connect.
+    Interrupted,
 }
 
 /// A bound, listening socket and the address its clients connect to.
@@ -111,8 +113,20 @@ fn open_listener(family: Family, backlog: i32) -> Result<Listener, (SetupStage, 
     Ok(Listener { socket, address })
 }
 
+/// The shorter of `wait` and the time left until `deadline`.
+fn bounded(wait: Duration, deadline: Option<Instant>) -> Duration {
+    deadline.map_or(wait, |d| {
+        wait.min(d.saturating_duration_since(Instant::now()))
+    })
+}
+
 /// Open one client and drive its connect to an outcome.
-fn attempt(listener: &Listener, domain: Domain, completed: u32) -> Attempt {
+fn attempt(
+    listener: &Listener,
+    domain: Domain,
+    completed: u32,
+    deadline: Option<Instant>,
+) -> Attempt {
     let client = match Socket::new(domain, Type::STREAM, Some(Protocol::TCP)) {
         Ok(socket) => socket,
         Err(e) => return Attempt::OutOfResources(os_error_of(&e)),
@@ -133,7 +147,7 @@ fn attempt(listener: &Listener, domain: Domain, completed: u32) -> Attempt {
             _ => return failed(os_error_of(&e), ConnectStage::Immediate),
         },
     }
-    match wait_for_outcome(&client, sys::ADMISSION_GRACE) {
+    match wait_for_outcome(&client, bounded(sys::ADMISSION_GRACE, deadline)) {
         Err(e) => return failed(os_error_of(&e), ConnectStage::Handshake),
         Ok(true) => return confirm(client, started),
         Ok(false) => {}
@@ -142,18 +156,29 @@ fn attempt(listener: &Listener, domain: Domain, completed: u32) -> Attempt {
     // holds exactly `completed` connections if it did not.
     let kernel_admitted = sys::kernel_queue(&listener.socket).map(|view| view.queued > completed);
     if kernel_admitted != Some(false) {
-        let left = sys::PENDING_DEADLINE.saturating_sub(started.elapsed());
+        let left = bounded(
+            sys::PENDING_DEADLINE.saturating_sub(started.elapsed()),
+            deadline,
+        );
         match wait_for_outcome(&client, left) {
             Err(e) => return failed(os_error_of(&e), ConnectStage::Handshake),
             Ok(true) => return confirm(client, started),
             Ok(false) => {}
         }
     }
+    if passed(deadline) {
+        return Attempt::Interrupted;
+    }
     Attempt::Pending {
         socket: client,
         started,
         kernel_admitted,
     }
+}
+
+/// True once `deadline` has passed.
+fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Wait until the connect has an outcome; `Ok(false)` if it is still pending.
@@ -188,9 +213,10 @@ fn confirm(client: Socket, started: Instant) -> Attempt {
 /// Accept everything queued, closing each connection at once; returns the count. Every queued
 /// connection completed its handshake already, so the listener is readable at once; the short
 /// poll only catches a straggler.
-fn drain(listener: &Socket) -> u32 {
+fn drain(listener: &Socket, run_deadline: Option<Instant>) -> u32 {
     let mut accepted = 0;
-    let deadline = Instant::now() + DRAIN_DEADLINE;
+    let own = Instant::now() + DRAIN_DEADLINE;
+    let deadline = run_deadline.map_or(own, |d| d.min(own));
     while Instant::now() < deadline {
         match listener.accept() {
             Ok((connection, _)) => {
@@ -202,8 +228,14 @@ fn drain(listener: &Socket) -> u32 {
                     break;
                 }
             }
-            // ECONNABORTED and friends: a queued connection went away; keep draining.
-            Err(_) => continue,
+            // ECONNABORTED and friends: a queued connection went away; keep draining while the
+            // listener still has something to offer (an error that persists, such as EMFILE,
+            // ends the drain at the next empty poll instead of spinning).
+            Err(_) => {
+                if !sys::wait_readable(listener, DRAIN_POLL).unwrap_or(false) {
+                    break;
+                }
+            }
         }
     }
     accepted
@@ -223,6 +255,17 @@ fn descriptor_estimate(listener: &Socket, cap: u32, budget: &FdBudget) -> usize 
 
 /// Run one experiment.
 pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Observation {
+    run_case_until(spec, settings, budget, None)
+}
+
+/// Run one experiment, ending it early (as inconclusive) if `deadline` passes. Every wait is cut
+/// to the deadline, so the case returns shortly after it whatever the OS does.
+pub fn run_case_until(
+    spec: CaseSpec,
+    settings: &Settings,
+    budget: &FdBudget,
+    deadline: Option<Instant>,
+) -> Observation {
     let started = Instant::now();
     let backlog = spec.backlog.value();
     let mut obs = Observation {
@@ -246,13 +289,17 @@ pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Obser
     };
     let domain = Domain::for_address(loopback(spec.family));
     let estimate = descriptor_estimate(&listener.socket, settings.cap, budget);
-    let Some(mut reservation) = budget.reserve(estimate, BUDGET_WAIT) else {
-        obs.fill_end = FillEnd::OutOfResources {
-            error: None,
-            detail: format!(
-                "fd budget: other cases held the descriptors this case needs ({estimate}) for {} s",
-                BUDGET_WAIT.as_secs()
-            ),
+    let Some(mut reservation) = budget.reserve(estimate, bounded(BUDGET_WAIT, deadline)) else {
+        obs.fill_end = if passed(deadline) {
+            FillEnd::DeadlineReached { connections: 0 }
+        } else {
+            FillEnd::OutOfResources {
+                error: None,
+                detail: format!(
+                    "fd budget: other cases held the descriptors this case needs ({estimate}) for {} s",
+                    BUDGET_WAIT.as_secs()
+                ),
+            }
         };
         obs.duration = started.elapsed();
         return obs;
@@ -260,21 +307,31 @@ pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Obser
 
     let mut clients: Vec<Socket> = Vec::new();
     let mut pending: Option<(Socket, Instant)> = None;
+    let limit_text = || match budget.limit() {
+        Some(limit) => format!("fd limit {} (hard {})", limit.soft, limit.hard),
+        None => "fd budget".to_string(),
+    };
     obs.fill_end = loop {
         if clients.len() >= settings.cap as usize {
             break FillEnd::CapReached;
         }
-        if !reservation.ensure(clients.len() + OVERHEAD, GROWTH_STEP, BUDGET_WAIT) {
+        if passed(deadline) {
+            break FillEnd::DeadlineReached {
+                connections: clients.len() as u32,
+            };
+        }
+        let wait = bounded(BUDGET_WAIT, deadline);
+        if !reservation.ensure(clients.len() + OVERHEAD, GROWTH_STEP, wait) {
             break FillEnd::OutOfResources {
                 error: None,
                 detail: format!(
-                    "fd limit {}: the queue held more than the {} descriptors this process can use",
-                    budget.total().unwrap_or(0),
+                    "{}: the queue outgrew the {} descriptors this case could hold",
+                    limit_text(),
                     reservation.held()
                 ),
             };
         }
-        match attempt(&listener, domain, clients.len() as u32) {
+        match attempt(&listener, domain, clients.len() as u32, deadline) {
             Attempt::Completed(socket) => clients.push(socket),
             Attempt::Pending {
                 socket,
@@ -299,11 +356,16 @@ pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Obser
                     stage,
                 };
             }
+            Attempt::Interrupted => {
+                break FillEnd::DeadlineReached {
+                    connections: clients.len() as u32,
+                };
+            }
             Attempt::OutOfResources(error) => {
                 let detail = if error.code >= 0 && sys::is_fd_exhausted(error.code) {
                     format!(
-                        "fd limit {}: socket() failed after {} connections",
-                        budget.total().unwrap_or(0),
+                        "{}: socket() failed after {} connections",
+                        limit_text(),
                         clients.len()
                     )
                 } else {
@@ -321,13 +383,13 @@ pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Obser
 
     if let Some((client, connect_started)) = pending {
         // Free one slot, then watch whether the pending client gets in.
-        if sys::wait_readable(&listener.socket, ACCEPT_WAIT).unwrap_or(false) {
+        if sys::wait_readable(&listener.socket, bounded(ACCEPT_WAIT, deadline)).unwrap_or(false) {
             if let Ok((connection, _)) = listener.socket.accept() {
                 drop(connection);
                 obs.accepted += 1;
             }
         }
-        obs.late = match wait_for_outcome(&client, sys::LATE_WINDOW) {
+        obs.late = match wait_for_outcome(&client, bounded(sys::LATE_WINDOW, deadline)) {
             Ok(true) => match client.take_error() {
                 Ok(None) => {
                     let after = connect_started.elapsed();
@@ -348,7 +410,13 @@ pub fn run_case(spec: CaseSpec, settings: &Settings, budget: &FdBudget) -> Obser
             },
         };
     }
-    obs.accepted += drain(&listener.socket);
+    obs.accepted += drain(&listener.socket, deadline);
+    if passed(deadline) {
+        // The deadline cut the late watch or the drain short: the counts are not final.
+        obs.fill_end = FillEnd::DeadlineReached {
+            connections: obs.completed,
+        };
+    }
     drop(clients);
     drop(listener);
     drop(reservation);

@@ -22,6 +22,8 @@ pub enum SetupStage {
 pub enum Setup {
     /// Bound and listening.
     Listening,
+    /// The run's deadline passed before the case started.
+    NotRun,
     /// A step failed with a raw OS error.
     Failed {
         /// Which step.
@@ -65,6 +67,11 @@ pub enum FillEnd {
         after: Duration,
         /// Where the error showed.
         stage: ConnectStage,
+    },
+    /// The run's deadline (`--deadline`) passed before the fill ended.
+    DeadlineReached {
+        /// Connections completed until then.
+        connections: u32,
     },
     /// The harness ran out of descriptors before the queue was full.
     OutOfResources {

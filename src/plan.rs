@@ -179,6 +179,10 @@ pub fn matrix(families: &[Family], backlogs: &[Backlog]) -> Vec<CaseSpec> {
 pub struct Settings {
     /// Stop filling a queue after this many completed connections.
     pub cap: u32,
+    /// End the whole run after this many milliseconds: unfinished cases are reported as
+    /// inconclusive, cases not yet started as not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 impl Settings {
@@ -191,6 +195,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             cap: Self::DEFAULT_CAP,
+            deadline_ms: None,
         }
     }
 }

@@ -24,14 +24,19 @@
 //!   system's effective limit and its knob, or null); `settings` (other knobs by sysctl name,
 //!   values as strings); `fd_limit` (`soft_before`, `soft`, `hard`, or null where the OS has no
 //!   such limit); `emulator` (e.g. `"wine 8.0"`, or null).
-//! - `settings` ([`Settings`]): `cap`, the most connections a case opens.
+//! - `settings` ([`Settings`]): `cap`, the most connections a case opens; `deadline_ms`, the
+//!   run's deadline, present only when one was set.
 //! - `cases`: one [`CaseReport`] per experiment, in the order they were planned:
 //!   - `name` (string): `ipv4_backlog_zero`, ...; `family`: `"ipv4"` | `"ipv6"`;
 //!     `backlog` (i32): the value passed to `listen()`; `label`: `"0"`, `"somaxconn"`,
 //!     `"i32::min"`, ...; `backlog_meaning`: what the OS documents for this value, or null.
-//!   - `listen`: `{"ok": bool, "failed_at": null | "socket" | "bind" | "listen", "os_error": null | {...}}`.
+//!   - `listen`: `{"ok": bool, "failed_at": null | "socket" | "bind" | "listen" | "not_run",
+//!     "os_error": null | {...}}` (`not_run`: the run's `--deadline` passed before the case
+//!     started).
 //!   - `queue_length` (integer or null): connections the client completed, one at a time,
-//!     before the first overflow; null when the listener never came up.
+//!     before the first overflow; with overflow `none`, the cap. Null when it was not measured:
+//!     the listener never came up, or the harness's own limits (descriptors, `--deadline`) cut
+//!     the fill short (overflow `inconclusive`, with a `detail`).
 //!   - `accepted` (integer): connections the server accepted in all, including a pending
 //!     client that got in late.
 //!   - `overflow`: `{"kind", "os_error", "elapsed_ms", "detail"?}`. `kind` is one of `dropped`,
@@ -50,7 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::{self, LateCompletion, Overflow, OverflowKind};
 use crate::environment::Environment;
-use crate::observation::{Observation, Setup, SetupStage};
+use crate::observation::{FillEnd, Observation, Setup, SetupStage};
 use crate::os_error::OsError;
 use crate::plan::{Family, Settings};
 use crate::sys::{self, KernelQueue};
@@ -119,6 +124,11 @@ pub struct CaseReport {
 impl CaseReport {
     /// Judge an observation and lay it out for the report.
     pub fn from_observation(obs: &Observation) -> Self {
+        // A fill cut short by the harness's own limits measured a lower bound, not the queue.
+        let measured = matches!(
+            obs.fill_end,
+            FillEnd::CapReached | FillEnd::Pending { .. } | FillEnd::Failed { .. }
+        );
         let (listen, queue_length) = match &obs.setup {
             Setup::Listening => (
                 ListenReport {
@@ -126,7 +136,15 @@ impl CaseReport {
                     failed_at: None,
                     os_error: None,
                 },
-                Some(obs.completed),
+                measured.then_some(obs.completed),
+            ),
+            Setup::NotRun => (
+                ListenReport {
+                    ok: false,
+                    failed_at: Some("not_run".to_string()),
+                    os_error: None,
+                },
+                None,
             ),
             Setup::Failed { stage, error } => (
                 ListenReport {
@@ -170,7 +188,9 @@ impl CaseReport {
             system_somaxconn: somaxconn_setting,
             listen: match (&self.listen.failed_at, &self.listen.os_error) {
                 (None, _) => "ok".to_string(),
-                (Some(stage), Some(e)) => format!("{stage}: {}", e.name.as_deref().unwrap_or("?")),
+                (Some(stage), Some(e)) => {
+                    format!("{stage}: {}", e.name.as_deref().unwrap_or("?"))
+                }
                 (Some(stage), None) => format!("{stage}: failed"),
             },
             queue_length: self.queue_length,

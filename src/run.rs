@@ -2,11 +2,12 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::budget;
 use crate::environment::Environment;
 use crate::experiment;
-use crate::observation::Observation;
+use crate::observation::{FillEnd, Late, Observation, Setup};
 use crate::plan::{CaseSpec, Settings};
 use crate::report::{CaseReport, Report, SCHEMA_VERSION, Tool};
 
@@ -22,6 +23,9 @@ pub fn run_cases(
     on_done: &(dyn Fn(&Observation) + Sync),
 ) -> Vec<Observation> {
     let (_, budget) = budget::process_budget();
+    let deadline = settings
+        .deadline_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Observation>>> = Mutex::new(vec![None; specs.len()]);
     let workers = specs.len().clamp(1, MAX_CONCURRENT_CASES);
@@ -31,7 +35,11 @@ pub fn run_cases(
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(spec) = specs.get(index) else { break };
-                    let obs = experiment::run_case(*spec, settings, budget);
+                    let obs = if deadline.is_some_and(|d| Instant::now() >= d) {
+                        not_run(*spec)
+                    } else {
+                        experiment::run_case_until(*spec, settings, budget, deadline)
+                    };
                     on_done(&obs);
                     results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(obs);
                 }
@@ -44,6 +52,21 @@ pub fn run_cases(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// The observation of a case the run's deadline kept from starting.
+fn not_run(spec: CaseSpec) -> Observation {
+    Observation {
+        spec,
+        backlog: spec.backlog.value(),
+        setup: Setup::NotRun,
+        completed: 0,
+        fill_end: FillEnd::NotStarted,
+        kernel_queue: None,
+        late: Late::NotWatched,
+        accepted: 0,
+        duration: Duration::ZERO,
+    }
 }
 
 /// Run every case and build the report.

@@ -69,6 +69,8 @@ struct FdLimit {
 #[serde(deny_unknown_fields)]
 struct Settings {
     cap: u32,
+    #[serde(default)]
+    deadline_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +155,8 @@ fn run_output_matches_the_documented_wire_format() {
         "--backlog=1,-1,somaxconn",
         "--cap",
         "50",
+        "--deadline",
+        "60",
     ]);
     assert!(
         output.status.success(),
@@ -185,6 +189,7 @@ fn run_output_matches_the_documented_wire_format() {
         assert!(limit.soft >= limit.soft_before.min(limit.hard) && limit.soft <= limit.hard);
     }
     assert_eq!(report.settings.cap, 50);
+    assert_eq!(report.settings.deadline_ms, Some(60_000));
 
     let names: Vec<&str> = report.cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(

@@ -71,3 +71,42 @@ fn the_clamp_follows_the_namespace_somaxconn() {
         }
     }
 }
+
+/// With IPv6 disabled in the namespace, the IPv6 cases are reported as unavailable and the
+/// IPv4 cases still run; asking for IPv6 alone is a clear exit 2.
+#[test]
+fn ipv6_unavailable_is_reported_per_case() {
+    let script = "ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1 && \"$0\" run --quiet --format json --backlog=1; \"$0\" run --family ipv6 --backlog=1";
+    let output = match Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_backlog-probe"),
+        ])
+        .output()
+    {
+        Ok(output) if !String::from_utf8_lossy(&output.stderr).contains("unshare:") => output,
+        other => {
+            eprintln!("skipped: cannot make a network namespace here: {other:?}");
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).expect("the first run printed a report");
+    let cases = report["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[0]["family"], "ipv4");
+    assert!(cases[0]["queue_length"].as_u64().is_some());
+    assert_eq!(cases[1]["family"], "ipv6");
+    assert_eq!(cases[1]["overflow"]["kind"], "unavailable", "{}", cases[1]);
+    assert_eq!(cases[1]["listen"]["ok"], false);
+    // The second command (IPv6 alone) fails with one clear line and exit 2 (the shell's status).
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ipv6 loopback is unavailable here"),
+        "{stderr}"
+    );
+}

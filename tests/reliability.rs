@@ -1,0 +1,120 @@
+//! The harness under its own limits: a run deadline, a descriptor limit too low for a case or
+//! for any case. Never a panic, never a wrong number: an inconclusive case says why, or the
+//! run exits 2 naming the limit.
+
+mod common;
+
+use serde_json::Value;
+
+fn json_of(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is a report ({e}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// A case takes at least one SYN retransmission (about 1 s) plus its fill; a 1 s deadline
+/// always ends the somaxconn case early.
+#[test]
+fn a_deadline_ends_the_run_and_names_what_it_cut() {
+    let output = common::backlog_probe(&[
+        "run",
+        "--format",
+        "json",
+        "--family",
+        "ipv4",
+        "--backlog",
+        "somaxconn",
+        "--deadline",
+        "1",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let report = json_of(&output);
+    assert_eq!(report["settings"]["deadline_ms"], 1000);
+    let case = &report["cases"][0];
+    assert_eq!(case["overflow"]["kind"], "inconclusive", "{case}");
+    assert!(
+        case["overflow"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("deadline"),
+        "{case}"
+    );
+    assert_eq!(
+        case["queue_length"],
+        Value::Null,
+        "a cut-short fill is not a queue length"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("deadline ended 1 case(s) early: ipv4_backlog_somaxconn"),
+        "{stderr}"
+    );
+}
+
+/// Run the binary under `ulimit -n` (soft and hard).
+#[cfg(unix)]
+fn with_fd_limit(limit: u32, args: &str) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" {args}"))
+        .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("sh runs")
+}
+
+/// With 100 descriptors (36 to spare after the harness's margin), backlog 1 is still measured
+/// and SOMAXCONN (128 or more on every OS) is inconclusive with the limit named.
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn a_low_fd_limit_makes_large_cases_inconclusive_not_wrong() {
+    #[cfg(unix)]
+    {
+        let output = with_fd_limit(
+            100,
+            "run --quiet --format json --family ipv4 --backlog=1,somaxconn",
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report = json_of(&output);
+        assert_eq!(report["environment"]["fd_limit"]["soft"], 100);
+        let small = &report["cases"][0];
+        assert!(
+            small["queue_length"].as_u64().is_some_and(|q| q >= 1),
+            "{small}"
+        );
+        assert_ne!(small["overflow"]["kind"], "inconclusive", "{small}");
+        let large = &report["cases"][1];
+        assert_eq!(large["overflow"]["kind"], "inconclusive", "{large}");
+        assert!(
+            large["overflow"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("fd limit 100"),
+            "{large}"
+        );
+        assert_eq!(large["queue_length"], Value::Null);
+    }
+}
+
+/// Too few descriptors to run anything: exit 2 with one line that names the limit.
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn an_unusable_fd_limit_is_a_clear_error() {
+    #[cfg(unix)]
+    {
+        let output = with_fd_limit(40, "run --family ipv4 --backlog 1");
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("file-descriptor limit 40"), "{stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
