@@ -168,9 +168,9 @@ fn unix_domain_cases_reach_a_verdict() {
 
 /// Linux, net/unix/af_unix.c: `unix_stream_connect()` (stream and seqpacket) refuses a
 /// connection when `unix_recvq_full_lockless(other)`, i.e.
-/// `skb_queue_len_lockless(&sk->sk_receive_queue) > READ_ONCE(sk->sk_max_ack_backlog)`: strict,
-/// so backlog N queues N + 1; a non-blocking client then gets `-EAGAIN` from `connect()` itself
-/// (`if (!timeo) goto out_unlock`), no dropped SYN and no wait.
+/// `skb_queue_len_lockless(&sk->sk_receive_queue) > sk->sk_max_ack_backlog`: strict, so backlog
+/// N queues N + 1; a non-blocking client then gets `-EAGAIN` from `connect()` itself
+/// (`if (!timeo) { err = -EAGAIN; goto out_unlock; }`): no dropped SYN and no wait.
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
@@ -193,9 +193,9 @@ fn linux_unix_domain_queue_is_backlog_plus_one_then_eagain() {
     }
 }
 
-/// Linux, net/ipv4/af_inet.c `inet_listen()`: on a socket already in TCP_LISTEN "we can only
-/// allow the backlog to be adjusted": `WRITE_ONCE(sk->sk_max_ack_backlog, backlog)`, smaller or
-/// larger, so the queue becomes second + 1 (include/net/sock.h `sk_acceptq_is_full()`, `>`).
+/// Linux, net/ipv4/af_inet.c `__inet_listen_sk()` (called by `inet_listen()`): it stores
+/// `WRITE_ONCE(sk->sk_max_ack_backlog, backlog)` first, and on a socket already in TCP_LISTEN
+/// "we can only allow the backlog to be adjusted", smaller or larger, so the queue becomes second + 1 (include/net/sock.h `sk_acceptq_is_full()`, `>`).
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
@@ -264,7 +264,21 @@ fn linux_python_defaults() {
     assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
 }
 
-/// The binary's JSON has every documented section, and no socket path is left behind.
+/// Every Unix-domain socket path the run created is gone afterwards.
+#[test]
+fn no_socket_path_is_left_behind() {
+    let _ = report();
+    let prefix = format!("bp-{}-", std::process::id());
+    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir is readable")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The binary's JSON has every documented section.
 #[test]
 fn extras_json_has_every_section() {
     let output = common::backlog_probe(&["extras", "--format", "json"]);

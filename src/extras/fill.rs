@@ -191,3 +191,35 @@ pub fn drain(listener: &Socket) -> u32 {
     }
     accepted
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_listener_that_stopped_taking_connections_counts_as_full() {
+        for (stop, full) in [
+            (FillStop::Pending, true),
+            (FillStop::FailedImmediately, true),
+            (FillStop::FailedInHandshake, true),
+            (FillStop::Cap, false),
+            (FillStop::OutOfResources, false),
+        ] {
+            assert_eq!(stop.queue_was_full(), full, "{stop:?}");
+        }
+    }
+
+    #[test]
+    fn stops_serialize_as_their_wire_names() {
+        for stop in [
+            FillStop::Pending,
+            FillStop::FailedImmediately,
+            FillStop::FailedInHandshake,
+            FillStop::Cap,
+            FillStop::OutOfResources,
+        ] {
+            let json = serde_json::to_string(&stop).unwrap();
+            assert_eq!(json, format!("\"{}\"", stop.as_str()));
+        }
+    }
+}

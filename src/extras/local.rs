@@ -4,9 +4,11 @@
 //! On Linux a full Unix-domain queue does not drop anything: `unix_stream_connect()`
 //! (net/unix/af_unix.c, which serves both stream and seqpacket) checks
 //! `unix_recvq_full_lockless(other)`, that is
-//! `skb_queue_len_lockless(&sk->sk_receive_queue) > READ_ONCE(sk->sk_max_ack_backlog)`, strict
-//! `>` as in TCP's `sk_acceptq_is_full()`, and a non-blocking client gets `-EAGAIN` at once
-//! (`if (!timeo) goto out_unlock`), where a blocking one would sleep. The harness measures it.
+//! `skb_queue_len_lockless(&sk->sk_receive_queue) > sk->sk_max_ack_backlog` (older kernels:
+//! `unix_recvq_full()`, the same strict `>`), as TCP's `sk_acceptq_is_full()` does, so backlog N
+//! queues N + 1. A non-blocking client then gets `-EAGAIN` from `connect()` itself
+//! (`if (!timeo) { err = -EAGAIN; goto out_unlock; }`), where a blocking one would sleep in
+//! `unix_wait_for_peer()`. The harness measures it rather than assuming it.
 //! Windows 10 1803+ has `AF_UNIX` stream sockets (socket2 passes `AF_UNIX` through); where the
 //! OS lacks a socket type, `socket()` fails and the case reports that error.
 
@@ -176,4 +178,24 @@ pub fn local_case(socket_type: LocalType, backlog: i32) -> LocalCase {
     case.accepted = drain(&listener);
     drop(held);
     case
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_socket_path_is_removed_on_drop() {
+        let path = TempSocketPath::new();
+        let kept = path.path().to_path_buf();
+        std::fs::write(&kept, b"").unwrap();
+        assert!(kept.exists());
+        drop(path);
+        assert!(!kept.exists());
+    }
+
+    #[test]
+    fn temporary_socket_paths_are_distinct() {
+        assert_ne!(TempSocketPath::new().path(), TempSocketPath::new().path());
+    }
 }

@@ -1,10 +1,11 @@
 //! `listen()` again on a socket that is already listening, with a different backlog.
 //!
-//! Linux (net/socket.c `__sys_listen_socket()` → `inet_listen()`: "Really, if the socket is
-//! already in listen state we can only allow the backlog to be adjusted", `WRITE_ONCE(
-//! sk->sk_max_ack_backlog, backlog)`), macOS and FreeBSD (`solisten_proto()` stores the new
-//! `so_qlimit`/`sol_qlimit`) apply the new value; Windows' listen() documentation says a second
-//! call "will succeed without changing the backlog". The harness measures the queue afterwards.
+//! Linux (net/socket.c `__sys_listen_socket()` clamps to somaxconn, then net/ipv4/af_inet.c
+//! `__inet_listen_sk()`, called by `inet_listen()`, stores `WRITE_ONCE(sk->sk_max_ack_backlog,
+//! backlog)`: "Really, if the socket is already in listen state we can only allow the backlog
+//! to be adjusted"), macOS and FreeBSD (`solisten_proto()` stores the new
+//! `so_qlimit`/`sol_qlimit`) apply the new value; the Remarks of Windows' listen() documentation say a
+//! call on an already listening socket succeeds without changing the backlog. The harness measures the queue afterwards.
 
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};

@@ -1,10 +1,11 @@
-//! `listen()` on a datagram socket: every OS refuses it, each with its own error.
+//! `listen()` on a datagram socket: what each OS returns.
 //!
-//! listen(2) applies to connection-oriented sockets only: Linux's `inet_dgram_ops` has
-//! `.listen = sock_no_listen`, which returns `EOPNOTSUPP` (net/ipv4/af_inet.c, net/core/sock.c);
-//! the BSDs' `pru_listen` for UDP is `pru_listen_notsupp` (`EOPNOTSUPP`); Winsock documents
-//! `WSAEOPNOTSUPP` ("The referenced socket is not of a type that supports the listen
-//! operation"). The harness measures what the call returns rather than trusting that.
+//! listen(2) applies to connection-oriented sockets: Linux's `inet_dgram_ops` has
+//! `.listen = sock_no_listen`, which returns `EOPNOTSUPP` (net/ipv4/af_inet.c,
+//! net/core/sock.c); UDP on macOS and FreeBSD leaves `pru_listen` at the default
+//! `pru_listen_notsupp` (`EOPNOTSUPP`); Winsock documents `WSAEOPNOTSUPP` ("The referenced
+//! socket is not of a type that supports the listen operation"). The harness measures what the
+//! call returns rather than trusting that.
 
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
