@@ -41,6 +41,11 @@ enum Command {
     /// Combine reports from several machines (`run --format json` output) into one
     /// cross-OS table.
     Merge(MergeArgs),
+    /// Beyond one TCP listen(): UDP, Unix-domain listeners, listen() twice, runtime defaults.
+    Extras(ExtrasArgs),
+    /// Bind a loopback listener, fill its queue, print its address, and keep it full until
+    /// Ctrl-C or --for SECS.
+    Hold(HoldArgs),
 }
 
 /// Output format of `merge`.
@@ -49,6 +54,15 @@ enum MergeFormat {
     /// A Markdown comparison table plus each report's environment.
     Markdown,
     /// The reports as one JSON array.
+    Json,
+}
+
+/// Output format of `extras`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExtrasFormat {
+    /// Plain text.
+    Table,
+    /// JSON (crate docs, module `extras`, "Wire format").
     Json,
 }
 
@@ -61,6 +75,38 @@ struct MergeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: MergeFormat,
+}
+
+#[derive(Debug, Args)]
+struct ExtrasArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: ExtrasFormat,
+}
+
+#[derive(Debug, Args)]
+struct HoldArgs {
+    /// The backlog passed to listen() (negative allowed: --backlog=-1).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    backlog: i32,
+
+    /// Loopback family.
+    #[arg(long, value_enum, default_value = "ipv4")]
+    family: HoldFamily,
+
+    /// Stop after this many seconds instead of waiting for Ctrl-C.
+    #[arg(long = "for", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(0..=86_400 * 365))]
+    for_secs: Option<u64>,
+}
+
+/// The loopback family `hold` listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HoldFamily {
+    /// 127.0.0.1.
+    Ipv4,
+    /// ::1.
+    Ipv6,
 }
 
 /// Which loopback families to test.
@@ -151,12 +197,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = match cli.command {
-        Command::Run(args) => run_command(&args),
-        Command::Merge(args) => merge_command(&args),
+    let result = match cli.command {
+        Command::Run(args) => run_command(&args).map(|()| ExitCode::SUCCESS),
+        Command::Merge(args) => merge_command(&args).map(|()| ExitCode::SUCCESS),
+        Command::Extras(args) => {
+            extras_command(&args);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hold(args) => Ok(hold_command(&args)),
     };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+    match result {
+        Ok(code) => code,
         Err(UsageError(message)) => {
             report_error(&format!("error: {message}"));
             ExitCode::from(2)
@@ -183,6 +234,71 @@ fn merge_command(args: &MergeArgs) -> Result<(), UsageError> {
         MergeFormat::Json => merge::json(&reports),
     });
     Ok(())
+}
+
+fn extras_command(args: &ExtrasArgs) {
+    progress_message("backlog-probe: running the extra experiments (a few seconds)");
+    let report = crate::extras::run_extras();
+    for default in &report.runtime_defaults {
+        if let Some(detail) = &default.detail {
+            progress_message(&format!("backlog-probe: {}: {detail}", default.api));
+        }
+    }
+    write_stdout(&match args.format {
+        ExtrasFormat::Table => crate::extras::text::render(&report),
+        ExtrasFormat::Json => report.to_json(),
+    });
+}
+
+/// `hold`: exit 0 after Ctrl-C or the deadline, 1 when the queue could not be filled.
+fn hold_command(args: &HoldArgs) -> ExitCode {
+    use crate::extras::hold;
+    if let Err(error) = crate::sys::install_interrupt_handler() {
+        report_error(&format!(
+            "error: cannot install the Ctrl-C handler: {}",
+            crate::os_error::OsError::from_io(&error)
+                .map_or_else(|| error.to_string(), |e| e.to_string())
+        ));
+        return ExitCode::FAILURE;
+    }
+    let family = match args.family {
+        HoldFamily::Ipv4 => Family::Ipv4,
+        HoldFamily::Ipv6 => Family::Ipv6,
+    };
+    let full = match hold::full_listener(family, args.backlog) {
+        Ok(full) => full,
+        Err(error) => {
+            report_error(&format!("error: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let stop = match &full.fill.os_error {
+        Some(error) => format!("{} ({error})", full.fill.stop.as_str()),
+        None => full.fill.stop.as_str().to_string(),
+    };
+    write_stdout(&format!("{}\n", full.address));
+    progress_message(&format!(
+        "backlog-probe: listening on {} with listen({}); {} connections queued, never accepted; \
+         the next connect was {stop}. Holding {}; Ctrl-C to stop.",
+        full.address,
+        args.backlog,
+        full.clients(),
+        args.for_secs
+            .map_or_else(|| "until interrupted".to_string(), |s| format!("for {s} s")),
+    ));
+    let end = hold::hold_until(
+        full,
+        args.for_secs.map(std::time::Duration::from_secs),
+        &crate::sys::interrupted,
+    );
+    progress_message(&format!(
+        "backlog-probe: {}; every socket closed",
+        match end {
+            hold::HoldEnd::Interrupted => "interrupted",
+            hold::HoldEnd::DeadlineReached => "time is up",
+        }
+    ));
+    ExitCode::SUCCESS
 }
 
 fn run_command(args: &RunArgs) -> Result<(), UsageError> {
@@ -328,7 +444,7 @@ mod tests {
     fn negative_backlogs_parse_with_and_without_equals() {
         let cli = Cli::try_parse_from(["backlog-probe", "run", "--backlog", "-1,5"]).unwrap();
         let Command::Run(args) = cli.command else {
-            panic!("parsed as run")
+            panic!("parsed as run");
         };
         assert_eq!(
             args.backlog,

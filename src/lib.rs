@@ -15,7 +15,7 @@
 //!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
 //! ```
 //!
-//! - Only [`experiment`] opens sockets; everything after it is pure data.
+//! - Only [`experiment`] and [`extras`] open sockets; everything after them is pure data.
 //! - Only `sys` has `#[cfg(target_os)]`; it documents what each OS module provides.
 //! - [`Observation`](observation::Observation) holds raw counts, raw OS error numbers and
 //!   timings; [`classify`] judges them, by error *name*, so a Windows report classifies the
@@ -33,6 +33,7 @@ pub mod cli;
 pub mod environment;
 pub mod experiment;
 pub mod export;
+pub mod extras;
 pub mod merge;
 pub mod observation;
 pub mod os_error;

@@ -19,6 +19,7 @@
 //! | `raise_fd_limit() -> Option<FdLimit>` | raise RLIMIT_NOFILE as far as the OS allows; `None` where there is no such limit |
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
 //! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
+//! | `install_interrupt_handler() -> io::Result<()>`, `interrupted() -> bool` | turn Ctrl-C (SIGINT/SIGTERM on Unix, `SetConsoleCtrlHandler` on Windows) into a polled flag, so `hold` closes its sockets and exits 0 |
 //! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | how long a connect may wait before the kernel view is asked whether it was queued, how long a connect may stay pending before it counts as unanswered, and how long to watch it after a slot frees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
@@ -92,8 +93,8 @@ pub use other_unix::*;
 
 #[cfg(unix)]
 pub use unix::{
-    emulator, error_name, is_fd_exhausted, is_in_progress, is_would_block, wait_readable,
-    wait_writable,
+    emulator, error_name, install_interrupt_handler, interrupted, is_fd_exhausted, is_in_progress,
+    is_would_block, wait_readable, wait_writable,
 };
 
 #[cfg(windows)]

@@ -230,3 +230,29 @@ pub(super) fn sysctl_ints(names: &[&str]) -> std::collections::BTreeMap<String, 
         .filter_map(|name| sysctl_int(name).map(|value| (name.to_string(), value.to_string())))
         .collect()
 }
+
+/// Set by the SIGINT/SIGTERM handler; read by [`interrupted`].
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    // Only an atomic store: the one thing a signal handler may safely do here.
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Route SIGINT (Ctrl-C) and SIGTERM to a flag instead of killing the process, so a caller
+/// that polls [`interrupted`] can close its sockets and exit 0.
+pub fn install_interrupt_handler() -> io::Result<()> {
+    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler is async-signal-safe (one atomic store) and lives forever.
+        if unsafe { libc::signal(signal, handler) } == libc::SIG_ERR {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Whether SIGINT or SIGTERM arrived since [`install_interrupt_handler`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}

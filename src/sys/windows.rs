@@ -36,6 +36,7 @@ const WSA_NAMES: &[(i32, &str)] = &[
     (ws::WSAEAFNOSUPPORT, "WSAEAFNOSUPPORT"),
     (ws::WSAEPROTONOSUPPORT, "WSAEPROTONOSUPPORT"),
     (ws::WSAEPROTOTYPE, "WSAEPROTOTYPE"),
+    (ws::WSAESOCKTNOSUPPORT, "WSAESOCKTNOSUPPORT"),
     (ws::WSAEOPNOTSUPP, "WSAEOPNOTSUPP"),
     (ws::WSAENETUNREACH, "WSAENETUNREACH"),
     (ws::WSAEHOSTUNREACH, "WSAEHOSTUNREACH"),
@@ -202,6 +203,35 @@ pub fn emulator() -> Option<String> {
         }
     };
     Some(format!("wine {version}").trim().to_string())
+}
+
+/// Set by the console control handler; read by [`interrupted`].
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOOL {
+    use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT};
+    if matches!(event, CTRL_C_EVENT | CTRL_BREAK_EVENT | CTRL_CLOSE_EVENT) {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        1
+    } else {
+        0
+    }
+}
+
+/// Route Ctrl-C, Ctrl-Break and console close to a flag (`SetConsoleCtrlHandler`), so a caller
+/// that polls [`interrupted`] can close its sockets and exit 0.
+pub fn install_interrupt_handler() -> io::Result<()> {
+    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+    // SAFETY: the handler is a plain function that only stores an atomic.
+    if unsafe { SetConsoleCtrlHandler(Some(on_console_event), 1) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether a console interrupt arrived since [`install_interrupt_handler`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 #[cfg(test)]

@@ -1,0 +1,284 @@
+//! The backlog runtimes choose when the caller gives none: std's `TcpListener::bind` and
+//! `UnixListener::bind`, tokio's `TcpListener::bind` (with the `tokio` feature), and Python's
+//! `socket.listen()` without an argument and with -1.
+//!
+//! Each listener is measured from the kernel's view where the OS has one (Linux `TCP_INFO`
+//! `tcpi_sacked`, the stored backlog after clamping), and by filling its queue where it does
+//! not. Python reads its own `TCP_INFO` (struct-unpacked `tcpi_state` and `tcpi_sacked`) and
+//! prints it; where it cannot, the harness fills Python's listener from outside.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use socket2::{SockAddr, SockRef, Socket, Type};
+
+use super::fill::{FillResult, drain, fill};
+use crate::os_error::{OsError, os_error_of};
+use crate::sys;
+
+/// The most clients one runtime-default fill opens.
+const DEFAULTS_CAP: u32 = 70_000;
+/// How long Python may take to start and print its listener.
+const PYTHON_START: Duration = Duration::from_secs(20);
+/// How long Python may take to exit once its standard input closes.
+const PYTHON_EXIT: Duration = Duration::from_secs(5);
+
+/// Whether a runtime default could be measured here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureStatus {
+    /// Measured: see `kernel_limit` and `fill`.
+    Measured,
+    /// The API does not exist on this OS or in this build.
+    Unsupported,
+    /// A tool it needs (python3) is missing.
+    Skipped,
+    /// Setting the listener up failed: see `os_error` and `detail`.
+    Failed,
+}
+
+/// What one runtime's default listener got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeDefault {
+    /// The call, e.g. `std::net::TcpListener::bind`, `python3 socket.listen()`.
+    pub api: String,
+    /// Whether it was measured.
+    pub status: MeasureStatus,
+    /// The backlog the kernel stored for the listener (its view after clamping), where the OS
+    /// shows it.
+    pub kernel_limit: Option<u32>,
+    /// The sequential fill, where there was no kernel view.
+    pub fill: Option<FillResult>,
+    /// The raw error of a failed setup.
+    pub os_error: Option<OsError>,
+    /// Why it was skipped, unsupported or failed.
+    pub detail: Option<String>,
+}
+
+impl RuntimeDefault {
+    fn not_measured(api: &str, status: MeasureStatus, detail: String) -> Self {
+        RuntimeDefault {
+            api: api.to_string(),
+            status,
+            kernel_limit: None,
+            fill: None,
+            os_error: None,
+            detail: Some(detail),
+        }
+    }
+
+    fn failed(api: &str, error: &std::io::Error, step: &str) -> Self {
+        RuntimeDefault {
+            os_error: Some(os_error_of(error)),
+            ..Self::not_measured(api, MeasureStatus::Failed, format!("{step} failed"))
+        }
+    }
+}
+
+/// Measure a listener some runtime set up: the kernel view if the OS has one, else fill it
+/// (and drain it; the listener is switched to non-blocking for that).
+pub fn measure_listener(api: &str, listener: &Socket, ty: Type) -> RuntimeDefault {
+    let mut result = RuntimeDefault {
+        api: api.to_string(),
+        status: MeasureStatus::Measured,
+        kernel_limit: None,
+        fill: None,
+        os_error: None,
+        detail: None,
+    };
+    if let Some(view) = sys::kernel_queue(listener) {
+        result.kernel_limit = Some(view.limit);
+        return result;
+    }
+    let target = match listener.local_addr() {
+        Ok(target) => target,
+        Err(e) => return RuntimeDefault::failed(api, &e, "getsockname()"),
+    };
+    if let Err(e) = listener.set_nonblocking(true) {
+        return RuntimeDefault::failed(api, &e, "set_nonblocking()");
+    }
+    let held = fill(&target, ty, Some(listener), DEFAULTS_CAP);
+    result.fill = Some(held.result.clone());
+    drain(listener);
+    drop(held);
+    result
+}
+
+/// `std::net::TcpListener::bind("127.0.0.1:0")`.
+pub fn std_tcp_listener() -> RuntimeDefault {
+    const API: &str = "std::net::TcpListener::bind";
+    match std::net::TcpListener::bind(("127.0.0.1", 0)) {
+        Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM),
+        Err(e) => RuntimeDefault::failed(API, &e, "bind"),
+    }
+}
+
+/// `std::os::unix::net::UnixListener::bind(path)` on a temporary path (Unix only).
+pub fn std_unix_listener() -> RuntimeDefault {
+    const API: &str = "std::os::unix::net::UnixListener::bind";
+    #[cfg(unix)]
+    {
+        let path = super::local::TempSocketPath::new();
+        match std::os::unix::net::UnixListener::bind(path.path()) {
+            Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM),
+            Err(e) => RuntimeDefault::failed(API, &e, "bind"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        RuntimeDefault::not_measured(
+            API,
+            MeasureStatus::Unsupported,
+            "std::os::unix::net exists on Unix only".to_string(),
+        )
+    }
+}
+
+/// tokio's `TcpListener::bind("127.0.0.1:0")` on a current-thread runtime (needs the `tokio`
+/// feature).
+pub fn tokio_tcp_listener() -> RuntimeDefault {
+    const API: &str = "tokio::net::TcpListener::bind";
+    #[cfg(feature = "tokio")]
+    {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => return RuntimeDefault::failed(API, &e, "building the tokio runtime"),
+        };
+        // Everything runs inside the runtime so the listener registers and deregisters there.
+        runtime.block_on(async {
+            match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
+                Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM),
+                Err(e) => RuntimeDefault::failed(API, &e, "bind"),
+            }
+        })
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        RuntimeDefault::not_measured(
+            API,
+            MeasureStatus::Unsupported,
+            "built without the `tokio` feature (cargo run --features tokio -- extras)".to_string(),
+        )
+    }
+}
+
+/// Listens on 127.0.0.1 with `socket.listen()` (argument `none`) or `socket.listen(N)`, prints
+/// `port limit` (limit -1 when its own TCP_INFO is not a Linux listener's), then waits for its
+/// standard input to close. `tcp_info` starts with eight bytes of u8 fields; `tcpi_unacked` and
+/// `tcpi_sacked` are the u32s at offsets 24 and 28 (include/uapi/linux/tcp.h); state 10 is
+/// TCP_LISTEN.
+const PYTHON_SCRIPT: &str = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+if sys.argv[1] == "none":
+    s.listen()
+else:
+    s.listen(int(sys.argv[1]))
+limit = -1
+if hasattr(socket, "TCP_INFO"):
+    try:
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        state, unacked, sacked = struct.unpack_from("=B23xII", info)
+        if state == 10:
+            limit = sacked
+    except OSError:
+        pass
+print(s.getsockname()[1], limit, flush=True)
+sys.stdin.read()
+s.close()
+"#;
+
+/// The Python interpreter the harness runs.
+pub const PYTHON: &str = "python3";
+
+/// Wait for a child to exit, killing it after `deadline`.
+fn reap(child: &mut Child, deadline: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `socket.listen()` (`backlog` None) or `socket.listen(backlog)` in python3.
+pub fn python_listener(backlog: Option<i32>) -> RuntimeDefault {
+    let api = match backlog {
+        None => "python3 socket.listen()".to_string(),
+        Some(value) => format!("python3 socket.listen({value})"),
+    };
+    let argument = backlog.map_or_else(|| "none".to_string(), |value| value.to_string());
+    let mut child = match Command::new(PYTHON)
+        .arg("-c")
+        .arg(PYTHON_SCRIPT)
+        .arg(&argument)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            return RuntimeDefault {
+                os_error: e.raw_os_error().map(OsError::from_code),
+                ..RuntimeDefault::not_measured(
+                    &api,
+                    MeasureStatus::Skipped,
+                    format!("{PYTHON} could not be started"),
+                )
+            };
+        }
+    };
+    let Some(stdout) = child.stdout.take() else {
+        reap(&mut child, Duration::ZERO);
+        return RuntimeDefault::not_measured(&api, MeasureStatus::Failed, "no stdout".into());
+    };
+    // Read the one line on a thread, so a silent interpreter cannot hang the harness.
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver.recv_timeout(PYTHON_START).unwrap_or_default();
+    let mut fields = line.split_whitespace().map(str::parse::<i64>);
+    let (Some(Ok(port)), Some(Ok(limit))) = (fields.next(), fields.next()) else {
+        reap(&mut child, Duration::ZERO);
+        return RuntimeDefault::not_measured(
+            &api,
+            MeasureStatus::Failed,
+            format!("{PYTHON} printed no listener: {:?}", line.trim()),
+        );
+    };
+    let mut result = RuntimeDefault {
+        api,
+        status: MeasureStatus::Measured,
+        kernel_limit: u32::try_from(limit).ok(),
+        fill: None,
+        os_error: None,
+        detail: None,
+    };
+    if result.kernel_limit.is_none() {
+        let port = u16::try_from(port).unwrap_or(0);
+        let target = SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        let held = fill(&target, Type::STREAM, None, DEFAULTS_CAP);
+        result.fill = Some(held.result.clone());
+        drop(held);
+    }
+    // Closing its standard input lets the script close its listener and exit.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.flush();
+    }
+    reap(&mut child, PYTHON_EXIT);
+    result
+}

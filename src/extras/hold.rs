@@ -1,0 +1,136 @@
+//! `backlog-probe hold`: a loopback listener whose queue is full and stays full, for testing a
+//! client's behaviour against it. It never accepts.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::fill::{FillResult, HeldFill, fill};
+use crate::experiment::loopback;
+use crate::os_error::{OsError, os_error_of};
+use crate::plan::Family;
+
+/// The most clients `hold` opens.
+pub const HOLD_CAP: u32 = 70_000;
+/// How often the hold loop checks for an interrupt or its deadline.
+const HOLD_POLL: Duration = Duration::from_millis(50);
+
+/// A listener whose queue has been filled. Dropping it closes every socket.
+#[derive(Debug)]
+pub struct FullListener {
+    /// The listener's loopback address (what a client should connect to).
+    pub address: SocketAddr,
+    /// The fill that made it full.
+    pub fill: FillResult,
+    held: HeldFill,
+    _listener: Socket,
+}
+
+impl FullListener {
+    /// Client sockets held open.
+    pub fn clients(&self) -> usize {
+        self.held.clients.len()
+    }
+}
+
+/// Why a full listener could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldError {
+    /// `socket()`, `bind()` or `listen()` failed.
+    Setup {
+        /// The step.
+        step: &'static str,
+        /// The raw error.
+        error: OsError,
+    },
+    /// The fill stopped before the listener stopped taking connections.
+    NotFull(FillResult),
+}
+
+impl std::fmt::Display for HoldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HoldError::Setup { step, error } => write!(f, "{step}() failed: {error}"),
+            HoldError::NotFull(fill) => write!(
+                f,
+                "could not fill the queue: stopped after {} connections ({}{})",
+                fill.queue_length,
+                fill.stop.as_str(),
+                fill.os_error
+                    .as_ref()
+                    .map_or_else(String::new, |e| format!(", {e}"))
+            ),
+        }
+    }
+}
+
+/// Bind a loopback listener with `backlog`, fill its queue, and return it full.
+pub fn full_listener(family: Family, backlog: i32) -> Result<FullListener, HoldError> {
+    let setup = |step, e: &std::io::Error| HoldError::Setup {
+        step,
+        error: os_error_of(e),
+    };
+    let address = loopback(family);
+    let listener = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| setup("socket", &e))?;
+    listener
+        .bind(&address.into())
+        .map_err(|e| setup("bind", &e))?;
+    listener.listen(backlog).map_err(|e| setup("listen", &e))?;
+    let target = listener
+        .local_addr()
+        .map_err(|e| setup("getsockname", &e))?;
+    let Some(address) = target.as_socket().filter(|a| a.ip().is_loopback()) else {
+        return Err(HoldError::Setup {
+            step: "bind",
+            error: OsError {
+                name: None,
+                code: -1,
+            },
+        });
+    };
+    let held = fill(&target, Type::STREAM, Some(&listener), HOLD_CAP);
+    if !held.result.stop.queue_was_full() {
+        return Err(HoldError::NotFull(held.result.clone()));
+    }
+    Ok(FullListener {
+        address,
+        fill: held.result.clone(),
+        held,
+        _listener: listener,
+    })
+}
+
+/// How a hold ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldEnd {
+    /// Ctrl-C (or SIGTERM).
+    Interrupted,
+    /// The `--for` deadline passed.
+    DeadlineReached,
+}
+
+/// Keep `full` open until `interrupted()` turns true or `deadline` passes, then close it.
+pub fn hold_until(
+    full: FullListener,
+    deadline: Option<Duration>,
+    interrupted: &dyn Fn() -> bool,
+) -> HoldEnd {
+    let started = Instant::now();
+    let end = loop {
+        if interrupted() {
+            break HoldEnd::Interrupted;
+        }
+        if deadline.is_some_and(|d| started.elapsed() >= d) {
+            break HoldEnd::DeadlineReached;
+        }
+        std::thread::sleep(HOLD_POLL);
+    };
+    drop(full);
+    end
+}

@@ -1,0 +1,314 @@
+//! Beyond one TCP listen(): UDP, Unix-domain listeners, listen() twice, runtime defaults. One
+//! snapshot per group under `snapshots/<os>/`, and the rules the kernel sources state as plain
+//! asserts.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use backlog_probe::extras::defaults::{self, MeasureStatus, RuntimeDefault};
+use backlog_probe::extras::fill::FillStop;
+use backlog_probe::extras::local::LocalType;
+use backlog_probe::extras::{self, ExtrasReport};
+use serde_json::json;
+
+/// All extras, run once per test binary and shared.
+fn report() -> &'static ExtrasReport {
+    static REPORT: OnceLock<ExtrasReport> = OnceLock::new();
+    REPORT.get_or_init(extras::run_extras)
+}
+
+fn somaxconn() -> Option<i64> {
+    report().environment.somaxconn.setting
+}
+
+/// Snapshot `value` as `name` with the environment as metadata, unless this OS's behaviour
+/// cannot be measured here (Wine).
+fn snapshot(name: &str, value: serde_json::Value) {
+    if let Some(reason) = common::behaviour_skip_reason(&report().environment) {
+        eprintln!("{name}: {reason}");
+        return;
+    }
+    let _scope = common::snapshot_settings(&report().environment).bind_to_scope();
+    insta::assert_json_snapshot!(name, value);
+}
+
+fn is_python(default: &RuntimeDefault) -> bool {
+    default.api.starts_with("python3")
+}
+
+fn is_tokio(default: &RuntimeDefault) -> bool {
+    default.api.starts_with("tokio")
+}
+
+#[test]
+fn udp_matches_snapshot() {
+    snapshot("extras_udp", json!({ "udp": report().udp }));
+}
+
+#[test]
+fn unix_domain_matches_snapshot() {
+    snapshot(
+        "extras_unix_domain",
+        json!({ "system_somaxconn": somaxconn(), "unix_domain": report().unix_domain }),
+    );
+}
+
+#[test]
+fn relisten_matches_snapshot() {
+    snapshot(
+        "extras_relisten",
+        json!({ "system_somaxconn": somaxconn(), "relisten": report().relisten }),
+    );
+}
+
+/// std's listeners. tokio and Python have their own snapshots: tokio is measured through the
+/// dev-dependency whatever the features, Python only where python3 exists.
+#[test]
+fn std_runtime_defaults_match_snapshot() {
+    let std_only: Vec<&RuntimeDefault> = report()
+        .runtime_defaults
+        .iter()
+        .filter(|d| !is_python(d) && !is_tokio(d))
+        .collect();
+    assert_eq!(std_only.len(), 2);
+    snapshot(
+        "extras_runtime_defaults_std",
+        json!({ "system_somaxconn": somaxconn(), "runtime_defaults": std_only }),
+    );
+}
+
+#[test]
+fn python_defaults_match_snapshot() {
+    let python: Vec<&RuntimeDefault> = report()
+        .runtime_defaults
+        .iter()
+        .filter(|d| is_python(d))
+        .collect();
+    assert_eq!(python.len(), 2);
+    if let Some(skipped) = python.iter().find(|d| d.status == MeasureStatus::Skipped) {
+        eprintln!(
+            "skipped: {} ({})",
+            skipped.detail.as_deref().unwrap_or("python3 missing"),
+            skipped.api
+        );
+        return;
+    }
+    snapshot(
+        "extras_runtime_defaults_python",
+        json!({ "system_somaxconn": somaxconn(), "runtime_defaults": python }),
+    );
+}
+
+/// tokio's `TcpListener::bind`, measured through the same function the `tokio` feature uses.
+#[test]
+fn tokio_default_matches_snapshot() {
+    if let Some(reason) = common::behaviour_skip_reason(&report().environment) {
+        // tokio's Windows reactor runs on Wine's AFD emulation, which is not what is measured.
+        eprintln!("tokio default: {reason}");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("a current-thread runtime");
+    let measured = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("loopback bind");
+        defaults::measure_listener(
+            "tokio::net::TcpListener::bind",
+            &socket2::SockRef::from(&listener),
+            socket2::Type::STREAM,
+        )
+    });
+    assert_eq!(measured.status, MeasureStatus::Measured, "{measured:?}");
+    assert!(
+        measured.kernel_limit.is_some()
+            || measured
+                .fill
+                .as_ref()
+                .is_some_and(|f| f.stop.queue_was_full()),
+        "{measured:?}"
+    );
+    snapshot(
+        "extras_runtime_defaults_tokio",
+        json!({ "system_somaxconn": somaxconn(), "runtime_defaults": [measured] }),
+    );
+}
+
+/// Every OS refuses listen() on a datagram socket: listen(2) is for connection-oriented
+/// sockets (POSIX listen(): "[EOPNOTSUPP] The socket protocol does not support listen()";
+/// Winsock: WSAEOPNOTSUPP).
+#[test]
+fn listen_on_udp_fails_everywhere() {
+    for case in &report().udp {
+        if case.listen.failed_at.as_deref() != Some("listen") {
+            eprintln!(
+                "{}: UDP setup failed before listen(): {:?}",
+                case.family, case.listen
+            );
+            continue;
+        }
+        assert!(!case.listen.ok, "{case:?}");
+        assert!(case.listen.os_error.is_some(), "{case:?}");
+    }
+}
+
+/// Every Unix-domain case reaches a verdict and the server accepts every connection the client
+/// saw complete; where the OS lacks a type, `socket()` reports it instead of a panic.
+#[test]
+fn unix_domain_cases_reach_a_verdict() {
+    if let Some(reason) = common::behaviour_skip_reason(&report().environment) {
+        eprintln!("unix-domain verdicts: {reason}");
+        return;
+    }
+    for case in &report().unix_domain {
+        match (&case.fill, &case.listen.failed_at) {
+            (Some(fill), None) => {
+                assert!(fill.stop.queue_was_full(), "{case:?}");
+                assert!(case.accepted >= fill.queue_length, "{case:?}");
+            }
+            (None, Some(_)) => assert!(case.listen.os_error.is_some(), "{case:?}"),
+            _ => panic!("inconsistent case: {case:?}"),
+        }
+    }
+}
+
+/// Linux, net/unix/af_unix.c: `unix_stream_connect()` (stream and seqpacket) refuses a
+/// connection when `unix_recvq_full_lockless(other)`, i.e.
+/// `skb_queue_len_lockless(&sk->sk_receive_queue) > sk->sk_max_ack_backlog`: strict, so backlog
+/// N queues N + 1; a non-blocking client then gets `-EAGAIN` from `connect()` itself
+/// (`if (!timeo) { err = -EAGAIN; goto out_unlock; }`): no dropped SYN and no wait.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "the rule is Linux's (net/unix/af_unix.c)"
+)]
+fn linux_unix_domain_queue_is_backlog_plus_one_then_eagain() {
+    let cases = &report().unix_domain;
+    assert_eq!(cases.len(), 2 * extras::local::LOCAL_BACKLOGS.len());
+    for ty in LocalType::ALL {
+        for case in cases.iter().filter(|c| c.socket_type == ty) {
+            let fill = case.fill.as_ref().expect("Linux has both types");
+            assert_eq!(fill.queue_length, case.backlog as u32 + 1, "{case:?}");
+            assert_eq!(fill.stop, FillStop::FailedImmediately, "{case:?}");
+            assert_eq!(
+                fill.os_error.as_ref().and_then(|e| e.name.as_deref()),
+                Some("EAGAIN"),
+                "{case:?}"
+            );
+        }
+    }
+}
+
+/// Linux, net/ipv4/af_inet.c `__inet_listen_sk()` (called by `inet_listen()`): it stores
+/// `WRITE_ONCE(sk->sk_max_ack_backlog, backlog)` first, and on a socket already in TCP_LISTEN
+/// "we can only allow the backlog to be adjusted", smaller or larger, so the queue becomes second + 1 (include/net/sock.h `sk_acceptq_is_full()`, `>`).
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "the rule is Linux's (net/ipv4/af_inet.c)"
+)]
+fn linux_relisten_applies_the_new_backlog() {
+    for case in &report().relisten {
+        assert!(
+            case.second_listen.as_ref().is_some_and(|l| l.ok),
+            "{case:?}"
+        );
+        let second = case.second_backlog as u32;
+        assert_eq!(case.kernel_queue.map(|q| q.limit), Some(second), "{case:?}");
+        let fill = case.fill.as_ref().expect("filled");
+        assert_eq!(fill.queue_length, second + 1, "{case:?}");
+        assert_eq!(fill.stop, FillStop::Pending, "{case:?}");
+    }
+}
+
+/// Linux: std's `TcpListener::bind` passes 128 (rust-lang/rust
+/// library/std/src/sys/net/connection/socket.rs); `UnixListener::bind` passes -1 (rust-lang/rust
+/// PR #97963), which net/socket.c clamps to somaxconn, so its queue is somaxconn + 1.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "the numbers are Linux's (net/socket.c clamp)"
+)]
+fn linux_std_defaults() {
+    let defaults = &report().runtime_defaults;
+    let tcp = defaults
+        .iter()
+        .find(|d| d.api == "std::net::TcpListener::bind")
+        .expect("std TCP");
+    assert_eq!(tcp.kernel_limit, Some(128), "{tcp:?}");
+    let unix = defaults
+        .iter()
+        .find(|d| d.api == "std::os::unix::net::UnixListener::bind")
+        .expect("std Unix");
+    let somaxconn = somaxconn().expect("Linux exposes net.core.somaxconn") as u32;
+    let fill = unix
+        .fill
+        .as_ref()
+        .expect("no kernel view for AF_UNIX on Linux");
+    assert_eq!(fill.queue_length, somaxconn + 1, "{unix:?}");
+}
+
+/// CPython Modules/socketmodule.c `sock_listen()`: no argument means
+/// `Py_MIN(SOMAXCONN, 128)`, and "We support backlog < 0 ... backlog = 0". On Linux Python
+/// reads its own TCP_INFO, so the stored backlog is exact.
+#[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "Python's TCP_INFO read is Linux's")]
+fn linux_python_defaults() {
+    let defaults = &report().runtime_defaults;
+    let python: Vec<&RuntimeDefault> = defaults.iter().filter(|d| is_python(d)).collect();
+    if python.iter().any(|d| d.status == MeasureStatus::Skipped) {
+        eprintln!("skipped: python3 is not available here");
+        return;
+    }
+    let limit = |api: &str| {
+        python
+            .iter()
+            .find(|d| d.api == api)
+            .and_then(|d| d.kernel_limit)
+    };
+    assert_eq!(limit("python3 socket.listen()"), Some(128), "{python:?}");
+    assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
+}
+
+/// Every Unix-domain socket path the run created is gone afterwards.
+#[test]
+fn no_socket_path_is_left_behind() {
+    let _ = report();
+    let prefix = format!("bp-{}-", std::process::id());
+    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir is readable")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The binary's JSON has every documented section.
+#[test]
+fn extras_json_has_every_section() {
+    let output = common::backlog_probe(&["extras", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let value: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
+    assert_eq!(value["schema_version"], extras::EXTRAS_SCHEMA_VERSION);
+    for key in [
+        "tool",
+        "environment",
+        "udp",
+        "unix_domain",
+        "relisten",
+        "runtime_defaults",
+    ] {
+        assert!(value.get(key).is_some(), "missing {key}");
+    }
+    let fill = &value["unix_domain"][0]["fill"];
+    if !fill.is_null() {
+        for key in ["queue_length", "stop", "os_error"] {
+            assert!(fill.get(key).is_some(), "fill lacks {key}: {fill}");
+        }
+    }
+}
