@@ -36,6 +36,7 @@ pub mod export;
 pub mod observation;
 pub mod os_error;
 pub mod plan;
+pub mod predict;
 pub mod report;
 pub mod run;
 pub mod sys;
