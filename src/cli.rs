@@ -37,6 +37,19 @@ pub struct Cli {
 enum Command {
     /// Run the experiments and print a report.
     Run(RunArgs),
+    /// Regenerate docs/ (results.md, answers.md, queue-length.svg) from report JSON files.
+    Docs(DocsArgs),
+}
+
+#[derive(Debug, Args)]
+struct DocsArgs {
+    /// Directory holding report-*.json files (from `run --format json`).
+    #[arg(long, value_name = "DIR", default_value = "docs/data")]
+    reports: std::path::PathBuf,
+
+    /// Directory to write the documentation into.
+    #[arg(long, value_name = "DIR", default_value = "docs")]
+    out: std::path::PathBuf,
 }
 
 /// Which loopback families to test.
@@ -127,6 +140,18 @@ pub fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(UsageError(message)) => {
                 report_error(&format!("error: {message}"));
+                ExitCode::from(2)
+            }
+        },
+        Command::Docs(args) => match crate::docs::regenerate(&args.reports, &args.out) {
+            Ok(written) => {
+                for path in written {
+                    progress_message(&format!("backlog-probe: wrote {}", path.display()));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                report_error(&format!("error: {error}"));
                 ExitCode::from(2)
             }
         },
@@ -251,7 +276,9 @@ mod tests {
     #[test]
     fn negative_backlogs_parse_with_and_without_equals() {
         let cli = Cli::try_parse_from(["backlog-probe", "run", "--backlog", "-1,5"]).unwrap();
-        let Command::Run(args) = cli.command;
+        let Command::Run(args) = cli.command else {
+            panic!("parsed as run");
+        };
         assert_eq!(
             args.backlog,
             Some(BacklogList(vec![Backlog::Value(-1), Backlog::Value(5)]))

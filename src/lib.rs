@@ -30,6 +30,7 @@
 pub mod budget;
 pub mod classify;
 pub mod cli;
+pub mod docs;
 pub mod environment;
 pub mod experiment;
 pub mod export;
