@@ -32,8 +32,12 @@ impl Drop for TempDir {
     }
 }
 
+/// The file's text with line endings normalised: a checkout with `core.autocrlf` (the Windows
+/// default) must not count as stale.
 fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .replace("\r\n", "\n")
 }
 
 #[test]
