@@ -20,7 +20,9 @@ use backlog_probe::run;
 
 /// Open descriptors of this process, where the OS lists them (Linux: /proc/self/fd).
 fn open_fds() -> Option<usize> {
-    std::fs::read_dir("/proc/self/fd").ok().map(|dir| dir.count())
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|dir| dir.count())
 }
 
 /// Peak resident memory (Linux: VmHWM in /proc/self/status), in MiB.

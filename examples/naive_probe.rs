@@ -33,7 +33,15 @@ pub fn probe(address: SocketAddr, backlog: i32, cap: usize) -> std::io::Result<u
 
 /// The default matrix, one case after another: (family, backlog, queue, seconds).
 pub fn run_all() -> Vec<(&'static str, i32, Option<usize>, f64)> {
-    let backlogs = [0, 1, 5, backlog_probe::plan::Backlog::Somaxconn.value(), -1, i32::MIN, i32::MAX];
+    let backlogs = [
+        0,
+        1,
+        5,
+        backlog_probe::plan::Backlog::Somaxconn.value(),
+        -1,
+        i32::MIN,
+        i32::MAX,
+    ];
     let families = [
         ("ipv4", SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
         ("ipv6", SocketAddr::from((Ipv6Addr::LOCALHOST, 0))),

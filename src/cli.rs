@@ -46,6 +46,8 @@ enum Command {
     /// Bind a loopback listener, fill its queue, print its address, and keep it full until
     /// Ctrl-C or --for SECS.
     Hold(HoldArgs),
+    /// Regenerate docs/ (results.md, answers.md, queue-length.svg) from report JSON files.
+    Docs(DocsArgs),
 }
 
 /// Output format of `merge`.
@@ -107,6 +109,17 @@ enum HoldFamily {
     Ipv4,
     /// ::1.
     Ipv6,
+}
+
+#[derive(Debug, Args)]
+struct DocsArgs {
+    /// Directory holding report-*.json files (from `run --format json`).
+    #[arg(long, value_name = "DIR", default_value = "docs/data")]
+    reports: std::path::PathBuf,
+
+    /// Directory to write the documentation into.
+    #[arg(long, value_name = "DIR", default_value = "docs")]
+    out: std::path::PathBuf,
 }
 
 /// Which loopback families to test.
@@ -205,6 +218,14 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Hold(args) => Ok(hold_command(&args)),
+        Command::Docs(args) => crate::docs::regenerate(&args.reports, &args.out)
+            .map(|written| {
+                for path in written {
+                    progress_message(&format!("backlog-probe: wrote {}", path.display()));
+                }
+                ExitCode::SUCCESS
+            })
+            .map_err(|error| UsageError(error.to_string())),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,10 @@
 //!   same on any machine.
 //! - Nothing in the library encodes an expected queue length: expectations live in the tests
 //!   and snapshots, next to the kernel source they cite.
+//! - [`predict`] is the one exception, and it is labelled as such: each OS's rule from kernel
+//!   source or documentation, carried in a report as a separate `prediction` beside the
+//!   measurement (never in a measured field), so a disagreement shows up as a finding.
+//! - [`docs`] turns report JSON files into `docs/` (results tables, answers, a chart).
 //!
 //! The JSON output is documented in [`report`] ("Wire format").
 
@@ -30,6 +34,7 @@
 pub mod budget;
 pub mod classify;
 pub mod cli;
+pub mod docs;
 pub mod environment;
 pub mod experiment;
 pub mod export;
@@ -38,6 +43,7 @@ pub mod merge;
 pub mod observation;
 pub mod os_error;
 pub mod plan;
+pub mod predict;
 pub mod report;
 pub mod run;
 pub mod sys;

@@ -47,6 +47,11 @@
 //!   - `kernel_queue`: `{"queued", "limit", "incomplete"?}` read when the fill ended, or null where
 //!     the OS offers no view.
 //!   - `duration_ms`: wall time of the case.
+//!   - `prediction` (absent for an OS the model has no rules for): `{"queue_length", "overflow",
+//!     "rule", "source", "confidence", "agrees"}`, what [`crate::predict`] expects from the
+//!     kernel source or documentation for this backlog and environment. `confidence` is
+//!     `source`, `documented` or `low`; `agrees` is true or false when the measured queue
+//!     length and overflow kind can be compared, else null. Never a measurement.
 //!
 //! Every `os_error` is `{"name": "ECONNREFUSED" | null, "code": 111}`: the raw number and its
 //! symbolic name on the OS that measured.
@@ -119,6 +124,10 @@ pub struct CaseReport {
     pub kernel_queue: Option<KernelQueue>,
     /// Wall time of the case in milliseconds.
     pub duration_ms: u64,
+    /// What the model in [`crate::predict`] expects here, beside (never instead of) the
+    /// measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<crate::predict::CasePrediction>,
 }
 
 impl CaseReport {
@@ -175,6 +184,7 @@ impl CaseReport {
             late_completion: classify::late_completion(&obs.late),
             kernel_queue: obs.kernel_queue,
             duration_ms: u64::try_from(obs.duration.as_millis()).unwrap_or(u64::MAX),
+            prediction: None,
         }
     }
 

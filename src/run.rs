@@ -77,7 +77,7 @@ pub fn run_report(
 ) -> Report {
     let environment = Environment::detect();
     let observations = run_cases(specs, settings, on_done);
-    Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),
         environment,
@@ -86,5 +86,7 @@ pub fn run_report(
             .iter()
             .map(CaseReport::from_observation)
             .collect(),
-    }
+    };
+    crate::predict::annotate(&mut report);
+    report
 }

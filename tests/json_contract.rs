@@ -88,6 +88,19 @@ struct Case {
     late_completion: LateCompletion,
     kernel_queue: Option<KernelQueue>,
     duration_ms: u64,
+    #[serde(default)]
+    prediction: Option<Prediction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Prediction {
+    queue_length: Option<u32>,
+    overflow: String,
+    rule: String,
+    source: String,
+    confidence: String,
+    agrees: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +249,20 @@ fn run_output_matches_the_documented_wire_format() {
         if let Some(view) = &case.kernel_queue {
             let _ = (view.queued, view.limit, view.incomplete);
         }
+        // Linux, macOS, FreeBSD and Windows have rules in the model; the prediction sits beside
+        // the measurement and never replaces it. Other systems get none.
+        let modelled = ["linux", "macos", "freebsd", "windows"].contains(&std::env::consts::OS);
+        assert_eq!(case.prediction.is_some(), modelled, "{:?}", case.prediction);
+        let Some(prediction) = case.prediction.as_ref() else {
+            continue;
+        };
+        assert!(
+            OVERFLOW_KINDS.contains(&prediction.overflow.as_str()),
+            "{prediction:?}"
+        );
+        assert!(["source", "documented", "low"].contains(&prediction.confidence.as_str()));
+        assert!(!prediction.rule.is_empty() && !prediction.source.is_empty());
+        let _ = (prediction.queue_length, prediction.agrees);
     }
     let minus_one = &report.cases[1];
     assert_eq!((minus_one.backlog, minus_one.label.as_str()), (-1, "-1"));

@@ -28,7 +28,7 @@ pub fn render(report: &Report, format: Format) -> String {
 }
 
 /// Column headings shared by the table and Markdown exporters.
-pub(crate) const HEADINGS: [&str; 10] = [
+pub(crate) const HEADINGS: [&str; 11] = [
     "family",
     "backlog",
     "listen",
@@ -39,7 +39,29 @@ pub(crate) const HEADINGS: [&str; 10] = [
     "after",
     "late completion",
     "kernel queued/limit",
+    "predicted",
 ];
+
+/// Marks a prediction the measurement contradicts. A disagreement is a finding, so it is never
+/// left out or softened.
+pub const DISAGREE_MARK: &str = "≠";
+
+/// The prediction beside a measurement: `6 dropped`, `? refused` when the model has no number,
+/// and [`DISAGREE_MARK`] in front when the measurement contradicts it.
+pub fn prediction_text(case: &CaseReport) -> String {
+    let Some(prediction) = &case.prediction else {
+        return "-".to_string();
+    };
+    let queue = prediction
+        .queue_length
+        .map_or_else(|| "?".to_string(), |n| n.to_string());
+    let text = format!("{queue} {}", prediction.overflow.as_str());
+    if prediction.agrees == Some(false) {
+        format!("{DISAGREE_MARK} {text}")
+    } else {
+        text
+    }
+}
 
 fn millis_text(ms: Option<u64>) -> String {
     match ms {
@@ -49,7 +71,7 @@ fn millis_text(ms: Option<u64>) -> String {
 }
 
 /// One row of cells, in [`HEADINGS`] order.
-pub(crate) fn cells(case: &CaseReport) -> [String; 10] {
+pub(crate) fn cells(case: &CaseReport) -> [String; 11] {
     let listen = match (&case.listen.failed_at, &case.listen.os_error) {
         (None, _) => "ok".to_string(),
         (Some(stage), Some(error)) => format!("{stage}: {error}"),
@@ -96,6 +118,7 @@ pub(crate) fn cells(case: &CaseReport) -> [String; 10] {
         late_text,
         case.kernel_queue
             .map_or_else(|| "-".to_string(), |q| format!("{}/{}", q.queued, q.limit)),
+        prediction_text(case),
     ]
 }
 

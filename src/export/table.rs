@@ -5,7 +5,7 @@ use crate::report::Report;
 use super::{HEADINGS, cells};
 
 pub(super) fn render(report: &Report) -> String {
-    let rows: Vec<[String; 10]> = report.cases.iter().map(cells).collect();
+    let rows: Vec<[String; 11]> = report.cases.iter().map(cells).collect();
     let mut widths = HEADINGS.map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -5,8 +5,11 @@ use super::{Format, render};
 use crate::report::Report;
 
 fn linux_fixture() -> Report {
-    serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
-        .expect("the fixture is a report")
+    let mut report: Report =
+        serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
+            .expect("the fixture is a report");
+    crate::predict::annotate(&mut report);
+    report
 }
 
 #[test]
@@ -22,15 +25,15 @@ fn json_round_trips() {
 fn table_layout() {
     insta::assert_snapshot!(render(&linux_fixture(), Format::Table), @"
     # Debian 12.0.0, kernel 6.18.44-fc-v782, x86_64, net.core.somaxconn=4096
-    family  backlog           listen  queue  accepted  overflow  error  after   late completion         kernel queued/limit
-    ipv4    0                 ok      1      2         dropped   -      0.20 s  completed after 1.02 s  1/0
-    ipv4    5                 ok      6      7         dropped   -      0.20 s  completed after 1.02 s  6/5
-    ipv4    somaxconn (4096)  ok      4097   4098      dropped   -      0.20 s  completed after 1.01 s  4097/4096
-    ipv4    -1                ok      4097   4098      dropped   -      0.20 s  completed after 1.03 s  4097/4096
-    ipv6    0                 ok      1      2         dropped   -      0.20 s  completed after 1.02 s  1/0
-    ipv6    5                 ok      6      7         dropped   -      0.20 s  completed after 1.02 s  6/5
-    ipv6    somaxconn (4096)  ok      4097   4098      dropped   -      0.20 s  completed after 1.00 s  4097/4096
-    ipv6    -1                ok      4097   4098      dropped   -      0.20 s  completed after 1.02 s  4097/4096
+    family  backlog           listen  queue  accepted  overflow  error  after   late completion         kernel queued/limit  predicted
+    ipv4    0                 ok      1      2         dropped   -      0.20 s  completed after 1.02 s  1/0                  1 dropped
+    ipv4    5                 ok      6      7         dropped   -      0.20 s  completed after 1.02 s  6/5                  6 dropped
+    ipv4    somaxconn (4096)  ok      4097   4098      dropped   -      0.20 s  completed after 1.01 s  4097/4096            4097 dropped
+    ipv4    -1                ok      4097   4098      dropped   -      0.20 s  completed after 1.03 s  4097/4096            4097 dropped
+    ipv6    0                 ok      1      2         dropped   -      0.20 s  completed after 1.02 s  1/0                  1 dropped
+    ipv6    5                 ok      6      7         dropped   -      0.20 s  completed after 1.02 s  6/5                  6 dropped
+    ipv6    somaxconn (4096)  ok      4097   4098      dropped   -      0.20 s  completed after 1.00 s  4097/4096            4097 dropped
+    ipv6    -1                ok      4097   4098      dropped   -      0.20 s  completed after 1.02 s  4097/4096            4097 dropped
     ");
 }
 
@@ -39,16 +42,16 @@ fn markdown_layout() {
     insta::assert_snapshot!(render(&linux_fixture(), Format::Markdown), @"
     #### Debian 12.0.0, kernel 6.18.44-fc-v782, x86_64, net.core.somaxconn=4096
 
-    | family | backlog | listen | queue | accepted | overflow | error | after | late completion | kernel queued/limit |
-    |---|---|---|---|---|---|---|---|---|---|
-    | ipv4 | 0 | ok | 1 | 2 | dropped | - | 0.20 s | completed after 1.02 s | 1/0 |
-    | ipv4 | 5 | ok | 6 | 7 | dropped | - | 0.20 s | completed after 1.02 s | 6/5 |
-    | ipv4 | somaxconn (4096) | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.01 s | 4097/4096 |
-    | ipv4 | -1 | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.03 s | 4097/4096 |
-    | ipv6 | 0 | ok | 1 | 2 | dropped | - | 0.20 s | completed after 1.02 s | 1/0 |
-    | ipv6 | 5 | ok | 6 | 7 | dropped | - | 0.20 s | completed after 1.02 s | 6/5 |
-    | ipv6 | somaxconn (4096) | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.00 s | 4097/4096 |
-    | ipv6 | -1 | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.02 s | 4097/4096 |
+    | family | backlog | listen | queue | accepted | overflow | error | after | late completion | kernel queued/limit | predicted |
+    |---|---|---|---|---|---|---|---|---|---|---|
+    | ipv4 | 0 | ok | 1 | 2 | dropped | - | 0.20 s | completed after 1.02 s | 1/0 | 1 dropped |
+    | ipv4 | 5 | ok | 6 | 7 | dropped | - | 0.20 s | completed after 1.02 s | 6/5 | 6 dropped |
+    | ipv4 | somaxconn (4096) | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.01 s | 4097/4096 | 4097 dropped |
+    | ipv4 | -1 | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.03 s | 4097/4096 | 4097 dropped |
+    | ipv6 | 0 | ok | 1 | 2 | dropped | - | 0.20 s | completed after 1.02 s | 1/0 | 1 dropped |
+    | ipv6 | 5 | ok | 6 | 7 | dropped | - | 0.20 s | completed after 1.02 s | 6/5 | 6 dropped |
+    | ipv6 | somaxconn (4096) | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.00 s | 4097/4096 | 4097 dropped |
+    | ipv6 | -1 | ok | 4097 | 4098 | dropped | - | 0.20 s | completed after 1.02 s | 4097/4096 | 4097 dropped |
     ");
 }
 
@@ -58,4 +61,32 @@ fn markdown_escapes_pipes() {
     report.cases[0].label = "a|b".to_string();
     let text = render(&report, Format::Markdown);
     assert!(text.contains("a\\|b"), "{text}");
+}
+
+#[test]
+fn disagreement_is_marked() {
+    let mut report = linux_fixture();
+    // Pretend backlog 5 queued only 5: the model (`sk_acceptq_is_full()` tests `>`) says 6.
+    report.cases[1].queue_length = Some(5);
+    crate::predict::annotate(&mut report);
+    for format in [Format::Table, Format::Markdown] {
+        let text = render(&report, format);
+        let row = text
+            .lines()
+            .find(|l| l.contains("ipv4") && l.contains(" 5 ") && !l.contains("4096"))
+            .expect("the backlog-5 row");
+        assert!(row.contains("\u{2260} 6 dropped"), "{row}");
+        assert_eq!(text.matches('\u{2260}').count(), 1, "{text}");
+    }
+}
+
+#[test]
+fn missing_prediction_shows_a_dash() {
+    let mut report = linux_fixture();
+    report.cases[0].prediction = None;
+    let text = render(&report, Format::Markdown);
+    assert!(
+        text.lines().nth(4).unwrap().ends_with("| 1/0 | - |"),
+        "{text}"
+    );
 }

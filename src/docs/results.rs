@@ -1,0 +1,216 @@
+//! `results.md`: one table per OS, measured where a report exists, the model's otherwise.
+
+use std::collections::BTreeSet;
+
+use super::{Corpus, SourcedReport, default_backlogs, predicted_anchor};
+use crate::classify::OverflowKind;
+use crate::export::{DISAGREE_MARK, prediction_text};
+use crate::predict::{self, OsFamily};
+use crate::report::CaseReport;
+
+fn escape(cell: &str) -> String {
+    cell.replace('|', "\\|")
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+/// When and how the client first saw an error, from the measured overflow.
+pub(crate) fn first_client_error(case: &CaseReport, cap: u32) -> String {
+    let overflow = &case.overflow;
+    let error = overflow
+        .os_error
+        .as_ref()
+        .map_or_else(|| "error".to_string(), ToString::to_string);
+    let after = overflow.elapsed_ms.map(seconds);
+    match overflow.kind {
+        OverflowKind::Dropped => match after {
+            Some(after) => format!("none: SYN unanswered (still pending at {after})"),
+            None => "none: SYN unanswered".to_string(),
+        },
+        OverflowKind::None => format!("none: cap of {cap} reached"),
+        OverflowKind::ListenFailed => format!("listen() failed: {error}"),
+        OverflowKind::Unavailable => "family unavailable".to_string(),
+        OverflowKind::Inconclusive => "inconclusive".to_string(),
+        _ => match after {
+            Some(after) => format!("{error} after {after}"),
+            None => error,
+        },
+    }
+}
+
+fn late_text(case: &CaseReport) -> String {
+    let late = &case.late_completion;
+    let kind = serde_json::to_value(late.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    match (late.kind, late.elapsed_ms) {
+        (crate::classify::LateKind::NotApplicable, _) => "-".to_string(),
+        (_, Some(ms)) => format!("{kind} after {}", seconds(ms)),
+        (_, None) => kind,
+    }
+}
+
+fn backlog_text(case: &CaseReport) -> String {
+    if case.label == case.backlog.to_string() {
+        case.label.clone()
+    } else {
+        format!("{} ({})", case.label, case.backlog)
+    }
+}
+
+fn measured_section(out: &mut String, sourced: &SourcedReport) {
+    let report = &sourced.report;
+    let env = &report.environment;
+    out.push_str(&format!("### Measured: {}\n\n", escape(&env.summary())));
+    out.push_str(&format!(
+        "Report: [`data/{0}`](data/{0}), {1} {2}, cap {3} connections per case.",
+        sourced.file_name, report.tool.name, report.tool.version, report.settings.cap
+    ));
+    if !env.settings.is_empty() {
+        let knobs: Vec<String> = env
+            .settings
+            .iter()
+            .map(|(k, v)| format!("`{k}={v}`"))
+            .collect();
+        out.push_str(&format!(" Settings: {}.", knobs.join(", ")));
+    }
+    out.push_str("\n\n");
+    out.push_str("| backlog | family | queue length | accepted | kernel limit | overflow | first client error | late completion | predicted |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    let mut disagreements = Vec::new();
+    for case in &report.cases {
+        let anchor = sourced.anchor(case);
+        // The model is recomputed from the report's environment, so the page follows the
+        // current model even for reports measured before it existed.
+        let mut case = case.clone();
+        case.prediction = predict::for_case(env, &case);
+        if case.prediction.as_ref().and_then(|p| p.agrees) == Some(false) {
+            disagreements.push(anchor.clone());
+        }
+        let cells = [
+            format!("<a id=\"{anchor}\"></a>{}", backlog_text(&case)),
+            case.family.to_string(),
+            case.queue_length
+                .map_or_else(|| "-".to_string(), |n| n.to_string()),
+            case.accepted.to_string(),
+            case.kernel_queue
+                .map_or_else(|| "-".to_string(), |q| q.limit.to_string()),
+            case.overflow.kind.as_str().to_string(),
+            first_client_error(&case, report.settings.cap),
+            late_text(&case),
+            prediction_text(&case),
+        ];
+        let row: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out.push('\n');
+    if disagreements.is_empty() {
+        out.push_str("Every comparable case agrees with the model.\n\n");
+    } else {
+        let links: Vec<String> = disagreements
+            .iter()
+            .map(|a| format!("[{a}](#{a})"))
+            .collect();
+        out.push_str(&format!(
+            "**{DISAGREE_MARK} {} case(s) contradict the model:** {}. A disagreement is a finding: the model or its sources are wrong for this system.\n\n",
+            disagreements.len(),
+            links.join(", ")
+        ));
+    }
+}
+
+fn predicted_section(out: &mut String, corpus: &Corpus<'_>, os: OsFamily) {
+    let limits = corpus.limits(os);
+    out.push_str(&format!(
+        "### Prediction, not measured: {} (no report yet)\n\n",
+        os.display_name()
+    ));
+    let mut assumed = vec![format!("SOMAXCONN = {}", limits.somaxconn_constant)];
+    if let Some(setting) = limits.somaxconn_setting {
+        assumed.push(format!("system somaxconn = {setting}"));
+    }
+    if let Some(compat) = limits.soqlimitcompat {
+        assumed.push(format!("kern.ipc.soqlimitcompat = {compat}"));
+    }
+    out.push_str(&format!(
+        "These rows are the model in `src/predict.rs`, read from kernel source or documentation, with the default limits ({}). Nothing here was measured.\n\n",
+        assumed.join(", ")
+    ));
+    out.push_str(
+        "| backlog | predicted queue length | predicted overflow | rule | source | confidence |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|\n");
+    let mut notices = BTreeSet::new();
+    for backlog in default_backlogs(&limits) {
+        let p = predict::predict(os, backlog.value, &limits);
+        notices.insert(p.client_notices);
+        let label = if backlog.label == backlog.value.to_string() {
+            backlog.label.clone()
+        } else {
+            format!("{} ({})", backlog.label, backlog.value)
+        };
+        let cells = [
+            format!(
+                "<a id=\"{}\"></a>{label}",
+                predicted_anchor(os, &backlog.slug)
+            ),
+            p.queue_length
+                .map_or_else(|| "unknown".to_string(), |n| n.to_string()),
+            p.overflow.as_str().to_string(),
+            p.rule.to_string(),
+            p.source.to_string(),
+            p.confidence.as_str().to_string(),
+        ];
+        let row: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out.push('\n');
+    for notice in notices {
+        out.push_str(&format!("A client of a full queue, predicted: {notice}.\n"));
+    }
+    out.push('\n');
+}
+
+pub(super) fn render(corpus: &Corpus<'_>) -> String {
+    let mut out = String::from("# Results: what `listen(fd, backlog)` does, per OS\n\n");
+    out.push_str("Generated by `backlog-probe docs --reports docs/data --out docs` from the reports in [`data/`](data/); edit the generator, not this file.\n\n");
+    out.push_str("- **queue length**: connections a client completed, one at a time, before the first that did not fit.\n");
+    out.push_str("- **accepted**: connections the server accepted afterwards, including a pending client that got in late.\n");
+    out.push_str("- **kernel limit**: the clamped backlog the kernel stored (Linux `tcpi_sacked`, macOS `soi_qlimit`, FreeBSD `SO_LISTENQLIMIT`); `-` where the OS has no view.\n");
+    out.push_str("- **overflow** and **first client error**: what the first connection that did not fit saw, classified from the raw OS error and its timing.\n");
+    out.push_str(&format!("- **predicted**: the model in `src/predict.rs` (kernel source or documentation), computed from the report's own environment. It is never a measurement; **{DISAGREE_MARK}** marks a measurement that contradicts it.\n\n"));
+    out.push_str("Every row has a stable anchor (`#linux-x86-64-ipv4-backlog-zero`, `#macos-predicted-backlog-zero`) for links.\n\n");
+    for os in OsFamily::ALL {
+        out.push_str(&format!("## {}\n\n", os.display_name()));
+        let measured = corpus.measured(os);
+        if measured.is_empty() {
+            predicted_section(&mut out, corpus, os);
+        } else {
+            for sourced in measured {
+                measured_section(&mut out, sourced);
+            }
+        }
+    }
+    let unplaced = corpus.unplaced();
+    if !unplaced.is_empty() {
+        out.push_str("## Reports not counted as any OS's results\n\n");
+        for sourced in unplaced {
+            let env = &sourced.report.environment;
+            let why = match &env.emulator {
+                Some(emulator) => format!("ran under {emulator}, whose TCP is the host's"),
+                None => format!("no model for `{}`", env.target_os),
+            };
+            out.push_str(&format!(
+                "- [`data/{0}`](data/{0}): {1}.\n",
+                sourced.file_name, why
+            ));
+        }
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}

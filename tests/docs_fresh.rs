@@ -1,0 +1,116 @@
+//! The committed `docs/` must be exactly what the generator makes from `docs/data/`: a change to
+//! the generator, the model or a report without regenerating fails here.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty directory under the system temp dir, removed again on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "backlog-probe-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The file's text with line endings normalised: a checkout with `core.autocrlf` (the Windows
+/// default) must not count as stale.
+fn read(path: &Path) -> String {
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .replace("\r\n", "\n")
+}
+
+#[test]
+fn committed_docs_are_fresh() {
+    let out = TempDir::new("docs-fresh");
+    let written = backlog_probe::docs::regenerate(&repo().join("docs/data"), &out.0)
+        .expect("docs/data holds reports");
+    assert_eq!(written.len(), 3);
+    for path in written {
+        let name = path.file_name().expect("a file name");
+        let committed = repo().join("docs").join(name);
+        assert!(
+            read(&committed) == read(&path),
+            "docs/{} is stale: regenerate with `cargo run -- docs --reports docs/data --out docs`",
+            name.to_string_lossy()
+        );
+    }
+}
+
+#[test]
+fn the_docs_subcommand_writes_the_same_files() {
+    let out = TempDir::new("docs-cli");
+    let output = common::backlog_probe(&[
+        "docs",
+        "--reports",
+        &repo().join("docs/data").to_string_lossy(),
+        "--out",
+        &out.0.to_string_lossy(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stdout.is_empty(), "progress goes to stderr");
+    for name in ["results.md", "answers.md", "queue-length.svg"] {
+        assert_eq!(
+            read(&out.0.join(name)),
+            read(&repo().join("docs").join(name)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_report_directory_is_a_usage_error() {
+    let out = TempDir::new("docs-missing");
+    let output = common::backlog_probe(&[
+        "docs",
+        "--reports",
+        &out.0.join("nowhere").to_string_lossy(),
+        "--out",
+        &out.0.to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("backlog-probe: error: cannot read report directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_committed_report_is_a_native_linux_run() {
+    // The Linux results page rests on this file: it must be a real run, not an emulated one.
+    let text = read(&repo().join("docs/data/report-linux-x86_64.json"));
+    let report: backlog_probe::report::Report = serde_json::from_str(&text).expect("a report");
+    assert_eq!(report.environment.target_os, "linux");
+    assert_eq!(report.environment.emulator, None);
+    assert_eq!(
+        report.cases.len(),
+        14,
+        "both families x the 7 default backlogs"
+    );
+}
