@@ -25,7 +25,12 @@ use crate::run;
 /// how many completed, how the first overflow looked (raw OS error and timing), whether the
 /// pending client got in once a slot freed, and the kernel's own view of the queue.
 #[derive(Debug, Parser)]
-#[command(name = "backlog-probe", version, propagate_version = true)]
+#[command(
+    name = "backlog-probe",
+    bin_name = "backlog-probe",
+    version,
+    propagate_version = true
+)]
 #[command(
     after_help = "Examples:\n  backlog-probe run\n  backlog-probe run --family ipv4 --backlog=-1,0,1,somaxconn --format json\n  backlog-probe run --format markdown >> \"$GITHUB_STEP_SUMMARY\""
 )]
@@ -497,6 +502,87 @@ mod tests {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert!(err.use_stderr(), "{args:?}");
             assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    /// A deterministic xorshift generator: the same junk on every run and every OS.
+    fn junk_source(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// Fuzz-style: thousands of argument lists built from real flags, real values and junk
+    /// never panic the parser; a rejected list is a usage error (exit 2), never anything else.
+    #[test]
+    fn junk_arguments_never_panic_the_parser() {
+        const WORDS: &[&str] = &[
+            "run",
+            "merge",
+            "docs",
+            "extras",
+            "hold",
+            "--family",
+            "--backlog",
+            "--format",
+            "--cap",
+            "--deadline",
+            "--quiet",
+            "-q",
+            "--for",
+            "--reports",
+            "--out",
+            "ipv4",
+            "ipv6",
+            "both",
+            "json",
+            "table",
+            "markdown",
+            "somaxconn",
+            "-1",
+            "0",
+            "5",
+            "2147483647",
+            "2147483648",
+            "-2147483649",
+            "i32::min",
+            "1,,2",
+            ",",
+            "",
+            "--",
+            "=",
+            "--backlog=-5",
+            "--cap=0",
+            "\u{0}",
+            "é",
+            "--help",
+            "-V",
+            "99999999999999999999",
+        ];
+        let mut next = junk_source(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let length = (next() % 7) as usize;
+            let mut args = vec!["backlog-probe".to_string()];
+            for _ in 0..length {
+                let pick = next();
+                if pick % 5 == 0 {
+                    let bytes: Vec<u8> = (0..(next() % 12))
+                        .map(|_| (next() % 95 + 32) as u8)
+                        .collect();
+                    args.push(String::from_utf8(bytes).unwrap());
+                } else {
+                    args.push(WORDS[(pick % WORDS.len() as u64) as usize].to_string());
+                }
+            }
+            if let Err(e) = Cli::try_parse_from(&args) {
+                let code = e.exit_code();
+                assert!(code == 0 || code == 2, "{args:?}: exit {code}");
+                assert!(!one_line(&e.render().to_string()).contains('\n'));
+            }
         }
     }
 }

@@ -166,4 +166,61 @@ mod tests {
         let back: Vec<Report> = serde_json::from_str(&json(&reports)).unwrap();
         assert_eq!(back, reports);
     }
+
+    /// Fuzz-style: truncations, byte flips and spliced junk of a real report are read or
+    /// rejected with a reason, never a panic.
+    #[test]
+    fn mangled_reports_never_panic_the_reader() {
+        let original = std::fs::read(format!(
+            "{}/tests/fixtures/report-linux.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let junk: &[&[u8]] = &[
+            b"null",
+            b"-1",
+            b"1e999",
+            b"\"\\u0000\"",
+            b"[]",
+            b"{}",
+            b"\xff",
+            b"99999999999999999999",
+        ];
+        let (mut read, mut rejected) = (0, 0);
+        for round in 0..3000 {
+            let mut bytes = original.clone();
+            match round % 3 {
+                0 => bytes.truncate((next() as usize) % bytes.len()),
+                1 => {
+                    for _ in 0..(1 + next() % 4) {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] = (next() % 256) as u8;
+                    }
+                }
+                _ => {
+                    let at = (next() as usize) % bytes.len();
+                    let piece = junk[(next() as usize) % junk.len()];
+                    bytes.splice(at..at, piece.iter().copied());
+                }
+            }
+            match parse_report(&String::from_utf8_lossy(&bytes)) {
+                Ok(_) => read += 1,
+                Err(e) => {
+                    assert!(!e.0.is_empty());
+                    rejected += 1;
+                }
+            }
+        }
+        assert!(
+            rejected > 2000,
+            "most mangled reports are rejected ({read} read)"
+        );
+    }
 }

@@ -104,3 +104,43 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
 pub fn backlog_meaning(_backlog: i32) -> Option<String> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tcp_get_info() reports the clamped backlog: i32::MAX and -1 become net.core.somaxconn
+    /// (net/socket.c `__sys_listen_socket()`).
+    #[test]
+    fn tcp_info_reports_the_clamped_backlog() {
+        let (_, somaxconn) = somaxconn_setting().expect("/proc/sys/net/core/somaxconn");
+        for backlog in [i32::MAX, -1] {
+            let socket = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            socket
+                .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+                .unwrap();
+            socket.listen(backlog).unwrap();
+            let view = kernel_queue(&socket).unwrap();
+            assert_eq!(i64::from(view.limit), somaxconn, "backlog {backlog}");
+        }
+    }
+
+    #[test]
+    fn a_socket_that_is_not_listening_has_no_view() {
+        let socket = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        assert_eq!(kernel_queue(&socket), None);
+    }
+
+    #[test]
+    fn the_knobs_that_shape_a_full_queue_are_read() {
+        let settings = tcp_settings();
+        for key in [
+            "net.core.somaxconn",
+            "net.ipv4.tcp_syncookies",
+            "net.ipv4.tcp_abort_on_overflow",
+        ] {
+            assert!(settings.contains_key(key), "{key} in {settings:?}");
+        }
+        assert!(kernel_version().is_some_and(|v| !v.is_empty()));
+    }
+}

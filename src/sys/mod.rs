@@ -104,3 +104,6 @@ pub use windows::*;
 
 #[cfg(not(any(unix, windows)))]
 compile_error!("backlog-probe supports Unix and Windows targets only");
+
+#[cfg(test)]
+mod tests;
