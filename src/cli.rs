@@ -85,6 +85,11 @@ struct RunArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+
+    /// Run in a private network namespace with this knob set (repeatable), e.g.
+    /// --sysctl net.core.somaxconn=16. Linux only, needs root; the host is never touched.
+    #[arg(long = "sysctl", value_name = "KEY=VALUE")]
+    sysctls: Vec<crate::world::SysctlRequest>,
 }
 
 /// A parsed `--backlog` list (a newtype, so clap takes the whole list as one value).
@@ -134,6 +139,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run_command(args: &RunArgs) -> Result<(), UsageError> {
+    // The namespace belongs to this (main) thread and the threads it spawns later, so it comes
+    // before anything else.
+    let mut world = enter_world(&args.sysctls)?;
     let families: Vec<Family> = match args.family {
         FamilyChoice::Ipv4 => vec![Family::Ipv4],
         FamilyChoice::Ipv6 => vec![Family::Ipv6],
@@ -179,7 +187,11 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
             progress_message(&progress_line(n, total, &case));
         }
     };
-    let report = run::run_report(&specs, &settings, &progress);
+    let report = match world.as_mut() {
+        Some(world) => world.counted(|| run::run_report(&specs, &settings, &progress)),
+        None => run::run_report(&specs, &settings, &progress),
+    };
+    let report = crate::report::Report { world, ..report };
     let format = match args.format {
         FormatChoice::Table => Format::Table,
         FormatChoice::Json => Format::Json,
@@ -187,6 +199,18 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
     };
     write_stdout(&export::render(&report, format));
     Ok(())
+}
+
+/// Enter the world `--sysctl` asks for; `None` (the host) when there are no knobs.
+fn enter_world(
+    requests: &[crate::world::SysctlRequest],
+) -> Result<Option<crate::world::World>, UsageError> {
+    if requests.is_empty() {
+        return Ok(None);
+    }
+    crate::world::World::enter(requests)
+        .map(Some)
+        .map_err(|e| UsageError(e.0))
 }
 
 fn progress_line(n: usize, total: usize, case: &CaseReport) -> String {

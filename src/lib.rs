@@ -39,3 +39,4 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod sys;
+pub mod world;

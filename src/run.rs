@@ -63,5 +63,6 @@ pub fn run_report(
             .iter()
             .map(CaseReport::from_observation)
             .collect(),
+        world: None,
     }
 }
