@@ -26,7 +26,7 @@ use crate::run;
 #[derive(Debug, Parser)]
 #[command(name = "backlog-probe", version, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  backlog-probe run\n  backlog-probe run --family ipv4 --backlog=-1,0,1,somaxconn --format json\n  backlog-probe run --format markdown >> \"$GITHUB_STEP_SUMMARY\""
+    after_help = "Examples:\n  backlog-probe run\n  backlog-probe burst --backlog 5 --clients 64 --sysctl net.ipv4.tcp_abort_on_overflow=1\n  backlog-probe run --family ipv4 --backlog=-1,0,1,somaxconn --format json\n  backlog-probe run --format markdown >> \"$GITHUB_STEP_SUMMARY\""
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,6 +37,9 @@ pub struct Cli {
 enum Command {
     /// Run the experiments and print a report.
     Run(RunArgs),
+    /// Connect many clients at once to a listener that does not accept, and report what each
+    /// one got: accepted, half-open, reset, refused, still pending.
+    Burst(crate::burst_cli::BurstArgs),
 }
 
 /// Which loopback families to test.
@@ -131,6 +134,13 @@ pub fn main() -> ExitCode {
         Command::Run(args) => match run_command(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(UsageError(message)) => {
+                report_error(&format!("error: {message}"));
+                ExitCode::from(2)
+            }
+        },
+        Command::Burst(args) => match crate::burst_cli::burst_command(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
                 report_error(&format!("error: {message}"));
                 ExitCode::from(2)
             }
@@ -247,17 +257,17 @@ fn one_line(rendered: &str) -> String {
 }
 
 /// One line on stderr, prefixed with the program name.
-fn report_error(message: &str) {
+pub(crate) fn report_error(message: &str) {
     progress_message(&format!("backlog-probe: {message}"));
 }
 
 /// A line on stderr; a closed stderr is ignored rather than a reason to panic.
-fn progress_message(line: &str) {
+pub(crate) fn progress_message(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a panic.
-fn write_stdout(text: &str) {
+pub(crate) fn write_stdout(text: &str) {
     let mut out = io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
@@ -275,7 +285,9 @@ mod tests {
     #[test]
     fn negative_backlogs_parse_with_and_without_equals() {
         let cli = Cli::try_parse_from(["backlog-probe", "run", "--backlog", "-1,5"]).unwrap();
-        let Command::Run(args) = cli.command;
+        let Command::Run(args) = cli.command else {
+            panic!("parsed as run")
+        };
         assert_eq!(
             args.backlog,
             Some(BacklogList(vec![Backlog::Value(-1), Backlog::Value(5)]))

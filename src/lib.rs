@@ -28,6 +28,9 @@
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 pub mod budget;
+pub mod burst;
+pub mod burst_cli;
+pub mod burst_report;
 pub mod classify;
 pub mod cli;
 pub mod environment;
