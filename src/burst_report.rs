@@ -472,6 +472,80 @@ mod tests {
         }
     }
 
+    fn sample_report() -> BurstReport {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/report-linux.json")).unwrap();
+        let environment = serde_json::from_value(fixture["environment"].clone()).unwrap();
+        let connected = |after_us| ConnectEnd::Connected { after_us };
+        let mut half_open = facts(connected(900), false);
+        half_open.probe = Some(crate::burst::Probe {
+            write_error: None,
+            read: "would_block".to_string(),
+            read_error: None,
+            accepted_after_probe: true,
+        });
+        let observation = BurstObservation {
+            spec: BurstSpec {
+                family: crate::plan::Family::Ipv4,
+                backlog: 1,
+                clients: 4,
+                deadline_ms: 10_000,
+            },
+            setup_error: None,
+            kernel_queue: Some(KernelQueue {
+                queued: 2,
+                limit: 1,
+                incomplete: None,
+            }),
+            accepted_total: 3,
+            clients: vec![
+                facts(connected(100), true),
+                facts(connected(300), true),
+                half_open,
+                facts(
+                    ConnectEnd::Pending {
+                        watched_us: 200_000,
+                    },
+                    false,
+                ),
+            ],
+            deadline_hit: false,
+            duration_ms: 250,
+        };
+        BurstReport::new(observation, environment, None)
+    }
+
+    #[test]
+    fn the_table_shows_each_outcome_and_the_probes() {
+        let table = sample_report().to_table();
+        assert!(table.contains("backlog 1"), "{table}");
+        assert!(
+            table.contains(
+                "completed (client side) 3, accepted by the server 3, kernel queued/limit 2/1"
+            ),
+            "{table}"
+        );
+        let rows: Vec<&str> = table.lines().skip(4).collect();
+        assert!(rows[0].starts_with("accepted   2"), "{table}");
+        assert!(rows[1].starts_with("half_open  1"), "{table}");
+        assert!(rows[2].starts_with("pending    1"), "{table}");
+        assert!(table.contains("accepted after the probe 1"), "{table}");
+    }
+
+    #[test]
+    fn json_round_trips_and_counts_match() {
+        let report = sample_report();
+        let back: BurstReport = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(back, report);
+        assert_eq!(report.admitted(), 3);
+        assert_eq!(report.probes.probed, 1);
+        assert_eq!(report.clients[2].outcome, ClientOutcome::HalfOpen);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["clients"][2]["outcome"], "half_open");
+        assert_eq!(json["clients"][2]["connect"]["state"], "connected");
+        assert!(json.get("world").is_none());
+    }
+
     #[test]
     fn percentiles_use_the_nearest_rank() {
         assert_eq!(percentile(&[], 50), None);

@@ -15,7 +15,10 @@
 //!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
 //! ```
 //!
-//! - Only [`experiment`] opens sockets; everything after it is pure data.
+//! - Only [`experiment`] and [`burst`] open sockets (besides the control socket `sys` uses to
+//!   bring loopback up in a [`world`]); everything after them is pure data.
+//! - `run --sysctl` and `burst --sysctl` measure in a private network namespace ([`world`]);
+//!   `burst` ([`burst`], judged in [`burst_report`]) connects many clients at once.
 //! - Only `sys` has `#[cfg(target_os)]`; it documents what each OS module provides.
 //! - [`Observation`](observation::Observation) holds raw counts, raw OS error numbers and
 //!   timings; [`classify`] judges them, by error *name*, so a Windows report classifies the

@@ -2,12 +2,12 @@
 //! network namespaces (each burst is its own process and namespace, so the kernel counters are
 //! the burst's own). Skips, with the reason on stderr, where namespaces cannot be made.
 //!
-//! What is stable was measured (Linux 6.18, 2 CPUs, 64 clients, backlog 5, 30 bursts per world):
-//! the listener, the stored limit (5), and no client refused or failed. What varies: most
-//! bursts admit exactly 6 (limit + 1) and leave 58 pending, but about one in five has one
-//! final-ACK overflow (a half-open client, or a reset with `tcp_abort_on_overflow=1`), and a few
-//! admit 7 (two handshakes on two CPUs pass the lockless full test together). So those counts
-//! are invariants here, not snapshots.
+//! What is stable was measured (Linux 6.18, 2 CPUs, 64 clients, backlog 5, 30 bursts per world,
+//! several batches): the listener, the stored limit (5), and no client refused or failed. What
+//! varies: most bursts admit exactly 6 (limit + 1) and leave 58 pending, but up to one in four
+//! has one final-ACK overflow (a half-open client, or a reset with `tcp_abort_on_overflow=1`),
+//! and a few admit 7 (two handshakes on two CPUs pass the lockless full test together). So those
+//! counts are invariants here, not snapshots.
 #![cfg(target_os = "linux")]
 
 mod common;
