@@ -104,7 +104,7 @@ pub enum ConnectEnd {
 pub struct Probe {
     /// The error of the one-byte write, or null if it was accepted by the client's stack.
     pub write_error: Option<OsError>,
-    /// The read after [`PROBE_WAIT`]: `would_block` (no answer), `eof`, `data` or `error`.
+    /// The read 300 ms after the write: `would_block` (no answer), `eof`, `data` or `error`.
     pub read: String,
     /// The read's raw error, where there was one.
     pub read_error: Option<OsError>,
