@@ -10,6 +10,14 @@
 //! reaches the host (a host-wide `net.*` knob does not exist inside a new namespace and is
 //! reported as unknown).
 //!
+//! # Threads
+//! `unshare(CLONE_NEWNET)` changes the namespace of the calling thread only; threads created
+//! afterwards start in their creator's namespace (clone(2) copies it). The experiment threads
+//! are all spawned after [`World::enter`] returns on the main thread, and the measurements show
+//! they live in the world: under `net.core.somaxconn=16` every case's listener, opened on a
+//! worker thread, is clamped to 16 (the clamp reads the socket's own namespace), and a burst's
+//! clients, connecting from their own threads, reach a listener that exists only inside it.
+//!
 //! # Counters
 //! A world also reads the namespace's `ListenOverflows` / `ListenDrops` before and after the
 //! run. The cases of a run share the namespace and run concurrently, so the deltas are
