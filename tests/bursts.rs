@@ -136,8 +136,14 @@ fn abort_on_overflow_turns_half_open_into_reset() {
             if abort == 0 {
                 assert_eq!(report.count(ClientOutcome::Reset), 0, "abort_on_overflow=0");
                 // A half-open client's probe byte carries the ACK again; with the queue
-                // drained it completes the handshake (tcp_check_req() creates the child).
-                assert_eq!(report.probes.probed, report.count(ClientOutcome::HalfOpen));
+                // drained, tcp_check_req() creates the child and the server accepts it.
+                let half_open = report.count(ClientOutcome::HalfOpen);
+                assert_eq!(report.probes.probed, half_open);
+                assert_eq!(
+                    report.probes.accepted_after_probe, half_open,
+                    "{:?}",
+                    report.probes
+                );
             } else {
                 assert_eq!(
                     report.count(ClientOutcome::HalfOpen),
