@@ -42,7 +42,8 @@ pub struct BurstArgs {
     #[arg(long, value_enum, default_value = "ipv4")]
     family: BurstFamily,
 
-    /// The whole burst ends within this many seconds.
+    /// Connecting, watching and probing end within this many seconds; the accept passes after
+    /// them take at most 4 s more.
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     deadline: u64,
