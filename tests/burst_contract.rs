@@ -142,6 +142,9 @@ fn burst_output_matches_the_documented_wire_format() {
         assert!(OUTCOMES.contains(&client.outcome.as_str()), "{client:?}");
         let connect = &client.connect;
         assert!(STATES.contains(&connect.state.as_str()), "{client:?}");
+        if let Some(error) = &connect.error {
+            assert!(error.name.is_some() || error.code != 0, "{error:?}");
+        }
         match connect.state.as_str() {
             "connected" => assert!(connect.after_us.is_some()),
             "failed" => assert!(connect.after_us.is_some() && connect.error.is_some()),
