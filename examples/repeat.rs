@@ -43,7 +43,11 @@ fn main() {
         let started = Instant::now();
         let report = run::run_report(&specs, &Settings::default(), &|_| {});
         let setting = report.environment.somaxconn.setting;
-        let stable: Vec<StableCase> = report.cases.iter().map(|c| c.stable_view(setting)).collect();
+        let stable: Vec<StableCase> = report
+            .cases
+            .iter()
+            .map(|c| c.stable_view(setting))
+            .collect();
         let same = match &first {
             None => {
                 first = Some(stable);

@@ -32,7 +32,7 @@ use crate::run;
     propagate_version = true
 )]
 #[command(
-    after_help = "Examples:\n  backlog-probe run\n  backlog-probe run --family ipv4 --backlog=-1,0,1,somaxconn --format json\n  backlog-probe run --format markdown >> \"$GITHUB_STEP_SUMMARY\""
+    after_help = "Examples:\n  backlog-probe run\n  backlog-probe burst --backlog 5 --clients 64 --sysctl net.ipv4.tcp_abort_on_overflow=1\n  backlog-probe run --family ipv4 --backlog=-1,0,1,somaxconn --format json\n  backlog-probe run --format markdown >> \"$GITHUB_STEP_SUMMARY\""
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -53,6 +53,9 @@ enum Command {
     Hold(HoldArgs),
     /// Regenerate docs/ (results.md, answers.md, queue-length.svg) from report JSON files.
     Docs(DocsArgs),
+    /// Connect many clients at once to a listener that does not accept, and report what each
+    /// one got: accepted, half-open, reset, refused, still pending.
+    Burst(crate::burst_cli::BurstArgs),
 }
 
 /// Output format of `merge`.
@@ -178,6 +181,11 @@ struct RunArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+
+    /// Run in a private network namespace with this knob set (repeatable), e.g.
+    /// --sysctl net.core.somaxconn=16. Linux only, needs root; the host is never touched.
+    #[arg(long = "sysctl", value_name = "KEY=VALUE")]
+    sysctls: Vec<crate::world::SysctlRequest>,
 }
 
 /// A parsed `--backlog` list (a newtype, so clap takes the whole list as one value).
@@ -223,6 +231,9 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Hold(args) => Ok(hold_command(&args)),
+        Command::Burst(args) => crate::burst_cli::burst_command(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(UsageError),
         Command::Docs(args) => crate::docs::regenerate(&args.reports, &args.out)
             .map(|written| {
                 for path in written {
@@ -328,6 +339,9 @@ fn hold_command(args: &HoldArgs) -> ExitCode {
 }
 
 fn run_command(args: &RunArgs) -> Result<(), UsageError> {
+    // The namespace belongs to this (main) thread and the threads it spawns later, so it comes
+    // before anything else.
+    let mut world = enter_world(&args.sysctls)?;
     let families: Vec<Family> = match args.family {
         FamilyChoice::Ipv4 => vec![Family::Ipv4],
         FamilyChoice::Ipv6 => vec![Family::Ipv6],
@@ -376,7 +390,11 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
             progress_message(&progress_line(n, total, &case));
         }
     };
-    let report = run::run_report(&specs, &settings, &progress);
+    let report = match world.as_mut() {
+        Some(world) => world.counted(|| run::run_report(&specs, &settings, &progress)),
+        None => run::run_report(&specs, &settings, &progress),
+    };
+    let report = crate::report::Report { world, ..report };
     let cut_short: Vec<&str> = report
         .cases
         .iter()
@@ -405,6 +423,18 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
     };
     write_stdout(&export::render(&report, format));
     Ok(())
+}
+
+/// Enter the world `--sysctl` asks for; `None` (the host) when there are no knobs.
+fn enter_world(
+    requests: &[crate::world::SysctlRequest],
+) -> Result<Option<crate::world::World>, UsageError> {
+    if requests.is_empty() {
+        return Ok(None);
+    }
+    crate::world::World::enter(requests)
+        .map(Some)
+        .map_err(|e| UsageError(e.0))
 }
 
 fn progress_line(n: usize, total: usize, case: &CaseReport) -> String {
@@ -441,17 +471,17 @@ fn one_line(rendered: &str) -> String {
 }
 
 /// One line on stderr, prefixed with the program name.
-fn report_error(message: &str) {
+pub(crate) fn report_error(message: &str) {
     progress_message(&format!("backlog-probe: {message}"));
 }
 
 /// A line on stderr; a closed stderr is ignored rather than a reason to panic.
-fn progress_message(line: &str) {
+pub(crate) fn progress_message(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a panic.
-fn write_stdout(text: &str) {
+pub(crate) fn write_stdout(text: &str) {
     let mut out = io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -1,4 +1,4 @@
-//! The one module that opens sockets: a TCP listener on loopback, filled one connection at a
+//! The module that opens sockets (with its sibling [`crate::burst`]): a TCP listener on loopback, filled one connection at a
 //! time.
 //!
 //! # What one experiment does
@@ -74,12 +74,15 @@ enum Attempt {
 }
 
 /// A bound, listening socket and the address its clients connect to.
-struct Listener {
-    socket: Socket,
-    address: SockAddr,
+pub(crate) struct Listener {
+    pub(crate) socket: Socket,
+    pub(crate) address: SockAddr,
 }
 
-fn open_listener(family: Family, backlog: i32) -> Result<Listener, (SetupStage, OsError)> {
+pub(crate) fn open_listener(
+    family: Family,
+    backlog: i32,
+) -> Result<Listener, (SetupStage, OsError)> {
     let address = loopback(family);
     let socket = Socket::new(
         Domain::for_address(address),

@@ -15,7 +15,10 @@
 //!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
 //! ```
 //!
-//! - Only [`experiment`] and [`extras`] open sockets; everything after them is pure data.
+//! - Only [`experiment`], [`extras`] and [`burst`] open sockets (besides the control socket
+//!   `sys` uses to bring loopback up in a [`world`]); everything after them is pure data.
+//! - `run --sysctl` and `burst --sysctl` measure in a private network namespace ([`world`]);
+//!   `burst` ([`burst`], judged in [`burst_report`]) connects many clients at once.
 //! - Only `sys` has `#[cfg(target_os)]`; it documents what each OS module provides.
 //! - [`Observation`](observation::Observation) holds raw counts, raw OS error numbers and
 //!   timings; [`classify`] judges them, by error *name*, so a Windows report classifies the
@@ -32,6 +35,9 @@
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 pub mod budget;
+pub mod burst;
+pub mod burst_cli;
+pub mod burst_report;
 pub mod classify;
 pub mod cli;
 pub mod docs;
@@ -47,3 +53,4 @@ pub mod predict;
 pub mod report;
 pub mod run;
 pub mod sys;
+pub mod world;

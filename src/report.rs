@@ -53,6 +53,10 @@
 //!     `source`, `documented` or `low`; `agrees` is true or false when the measured queue
 //!     length and overflow kind can be compared, else null. Never a measurement.
 //!
+//! - `world` (absent for the host): `{"kind": "network_namespace", "sysctls": [{"key",
+//!   "requested", "read_back"}], "counters": {"before", "after", "delta"} | null}`, each counter
+//!   set being `{"listen_overflows", "listen_drops"}` (run-level; see [`crate::world`]).
+//!
 //! Every `os_error` is `{"name": "ECONNREFUSED" | null, "code": 111}`: the raw number and its
 //! symbolic name on the OS that measured.
 
@@ -257,6 +261,9 @@ pub struct Report {
     pub settings: Settings,
     /// One entry per experiment.
     pub cases: Vec<CaseReport>,
+    /// The private network namespace and knobs the cases ran in (`--sysctl`); absent for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<crate::world::World>,
 }
 
 impl Report {

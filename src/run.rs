@@ -86,6 +86,7 @@ pub fn run_report(
             .iter()
             .map(CaseReport::from_observation)
             .collect(),
+        world: None,
     };
     crate::predict::annotate(&mut report);
     report

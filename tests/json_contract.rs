@@ -16,6 +16,39 @@ struct Report {
     environment: Environment,
     settings: Settings,
     cases: Vec<Case>,
+    #[serde(default)]
+    world: Option<World>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct World {
+    kind: String,
+    sysctls: Vec<SysctlSetting>,
+    counters: Option<CounterDelta>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SysctlSetting {
+    key: String,
+    requested: i64,
+    read_back: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterDelta {
+    before: ListenCounters,
+    after: ListenCounters,
+    delta: ListenCounters,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenCounters {
+    listen_overflows: u64,
+    listen_drops: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,4 +306,53 @@ fn run_output_matches_the_documented_wire_format() {
         "{:?}",
         somaxconn.queue_length
     );
+}
+
+/// `--sysctl` adds a `world` object (absent for the host), documented in `src/report.rs`.
+#[test]
+fn world_output_matches_the_documented_wire_format() {
+    let host = common::backlog_probe(&[
+        "run",
+        "--quiet",
+        "--format",
+        "json",
+        "--backlog=1",
+        "--family",
+        "ipv4",
+    ]);
+    let host: Report = serde_json::from_slice(&host.stdout).expect("host report");
+    assert!(host.world.is_none(), "no world key for the host");
+
+    let output = common::backlog_probe(&[
+        "run",
+        "--quiet",
+        "--format",
+        "json",
+        "--backlog=1",
+        "--family",
+        "ipv4",
+        "--sysctl",
+        "net.core.somaxconn=7",
+    ]);
+    if output.status.code() == Some(2) {
+        return eprintln!(
+            "skipped: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let report: Report = serde_json::from_slice(&output.stdout).expect("world report");
+    let world = report.world.expect("a world");
+    assert_eq!(world.kind, "network_namespace");
+    assert_eq!(world.sysctls.len(), 1);
+    let knob = &world.sysctls[0];
+    assert_eq!(
+        (knob.key.as_str(), knob.requested, knob.read_back),
+        ("net.core.somaxconn", 7, 7)
+    );
+    let counters = world.counters.expect("Linux counters");
+    assert_eq!(
+        counters.delta.listen_overflows,
+        counters.after.listen_overflows - counters.before.listen_overflows
+    );
+    assert!(counters.delta.listen_drops >= counters.delta.listen_overflows);
 }

@@ -10,6 +10,9 @@ fn escape(cell: &str) -> String {
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = format!("#### {}\n\n", escape(&report.environment.summary()));
+    if let Some(world) = &report.world {
+        out.push_str(&format!("{}\n\n", escape(&super::world_summary(world))));
+    }
     out.push_str(&format!("| {} |\n", HEADINGS.join(" | ")));
     out.push_str(&format!("|{}\n", "---|".repeat(HEADINGS.len())));
     for case in &report.cases {

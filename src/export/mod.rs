@@ -63,6 +63,29 @@ pub fn prediction_text(case: &CaseReport) -> String {
     }
 }
 
+/// One line naming a world's knobs (and the value read back where it differs) and its counters.
+pub(crate) fn world_summary(world: &crate::world::World) -> String {
+    let knobs: Vec<String> = world
+        .sysctls
+        .iter()
+        .map(|s| {
+            if s.read_back == s.requested {
+                format!("{}={}", s.key, s.requested)
+            } else {
+                format!("{}={} (reads back {})", s.key, s.requested, s.read_back)
+            }
+        })
+        .collect();
+    let mut text = format!("world: private network namespace, {}", knobs.join(", "));
+    if let Some(counters) = &world.counters {
+        text.push_str(&format!(
+            "; kernel counters over the run: ListenOverflows +{}, ListenDrops +{}",
+            counters.delta.listen_overflows, counters.delta.listen_drops
+        ));
+    }
+    text
+}
+
 fn millis_text(ms: Option<u64>) -> String {
     match ms {
         Some(ms) => format!("{:.2} s", ms as f64 / 1000.0),

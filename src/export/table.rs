@@ -21,6 +21,9 @@ pub(super) fn render(report: &Report) -> String {
         padded.join("  ").trim_end().to_string() + "\n"
     };
     let mut out = format!("# {}\n", report.environment.summary());
+    if let Some(world) = &report.world {
+        out.push_str(&format!("# {}\n", super::world_summary(world)));
+    }
     out.push_str(&line(&HEADINGS.map(str::to_string)));
     for row in &rows {
         out.push_str(&line(row));

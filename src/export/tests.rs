@@ -90,3 +90,36 @@ fn missing_prediction_shows_a_dash() {
         "{text}"
     );
 }
+
+#[test]
+fn a_world_is_named_under_the_environment() {
+    use crate::sys::ListenCounters;
+    use crate::world::{CounterDelta, SysctlSetting, World};
+    let mut report = linux_fixture();
+    let counters = |n| ListenCounters {
+        listen_overflows: n,
+        listen_drops: n,
+    };
+    report.world = Some(World {
+        kind: "network_namespace".to_string(),
+        sysctls: vec![SysctlSetting {
+            key: "net.core.somaxconn".to_string(),
+            requested: 16,
+            read_back: 16,
+        }],
+        counters: Some(CounterDelta {
+            before: counters(0),
+            after: counters(14),
+            delta: counters(14),
+        }),
+    });
+    let world_line = "world: private network namespace, net.core.somaxconn=16; kernel counters over the run: ListenOverflows +14, ListenDrops +14";
+    let table = render(&report, Format::Table);
+    assert_eq!(
+        table.lines().nth(1),
+        Some(format!("# {world_line}").as_str())
+    );
+    assert!(render(&report, Format::Markdown).contains(world_line));
+    let back: Report = serde_json::from_str(&render(&report, Format::Json)).unwrap();
+    assert_eq!(back, report);
+}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use socket2::Socket;
@@ -105,42 +106,165 @@ pub fn backlog_meaning(_backlog: i32) -> Option<String> {
     None
 }
 
+/// `unshare(CLONE_NEWNET)`, then bring up `lo` with `SIOCSIFFLAGS`.
+///
+/// unshare(2) moves only the calling *thread* into the new namespace; threads it spawns later
+/// inherit it (clone(2) copies the caller's namespaces). So call this on the main thread before
+/// any experiment thread starts. The ioctl needs a socket to talk to the interface layer: a UDP
+/// socket that is never bound or connected, closed before returning (the one socket opened
+/// outside the experiment modules; it carries no traffic).
+pub fn enter_network_namespace() -> Result<(), super::NamespaceError> {
+    use super::NamespaceError;
+    use crate::os_error::OsError;
+    let last_error =
+        || OsError::from_code(std::io::Error::last_os_error().raw_os_error().unwrap_or(-1));
+    // SAFETY: a plain syscall with a flag argument.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        let error = last_error();
+        return Err(if error.code == libc::EPERM {
+            NamespaceError::NotPermitted(error)
+        } else {
+            NamespaceError::Failed {
+                step: "unshare(CLONE_NEWNET)",
+                error,
+            }
+        });
+    }
+    let control =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).map_err(|e| {
+            NamespaceError::Failed {
+                step: "socket for SIOCSIFFLAGS",
+                error: crate::os_error::os_error_of(&e),
+            }
+        })?;
+    // SAFETY: ifreq is plain data.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = *byte as libc::c_char;
+    }
+    // SAFETY: the descriptor is open and `request` is a valid ifreq naming "lo".
+    if unsafe { libc::ioctl(control.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } != 0 {
+        return Err(NamespaceError::Failed {
+            step: "SIOCGIFFLAGS lo",
+            error: last_error(),
+        });
+    }
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    unsafe {
+        request.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    }
+    // SAFETY: as above; the kernel reads the name and the flags.
+    if unsafe { libc::ioctl(control.as_raw_fd(), libc::SIOCSIFFLAGS, &request) } != 0 {
+        return Err(NamespaceError::Failed {
+            step: "SIOCSIFFLAGS lo up",
+            error: last_error(),
+        });
+    }
+    Ok(())
+}
+
+/// `/proc/sys/...` for a dotted key, or `None` for a key that could escape `/proc/sys`.
+fn sysctl_path(key: &str) -> Option<std::path::PathBuf> {
+    let valid = !key.is_empty()
+        && key.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+    valid.then(|| std::path::Path::new("/proc/sys").join(key.replace('.', "/")))
+}
+
+/// Write an integer knob of this thread's network namespace and read it back.
+///
+/// `/proc/sys/net` resolves to the namespace of the task that opens the file, so after
+/// [`enter_network_namespace`] the host's values are out of reach.
+pub fn set_sysctl(key: &str, value: i64) -> Result<i64, super::SysctlError> {
+    use super::SysctlError;
+    let path = sysctl_path(key).ok_or(SysctlError::Unknown)?;
+    let metadata = std::fs::metadata(&path).map_err(|_| SysctlError::Unknown)?;
+    if !metadata.is_file() {
+        return Err(SysctlError::Unknown);
+    }
+    if metadata.permissions().mode() & 0o222 == 0 {
+        return Err(SysctlError::ReadOnly);
+    }
+    let current = std::fs::read_to_string(&path)
+        .map_err(|e| SysctlError::Rejected(crate::os_error::os_error_of(&e)))?;
+    if current.trim().parse::<i64>().is_err() {
+        return Err(SysctlError::NotInteger(current.trim().to_string()));
+    }
+    std::fs::write(&path, format!("{value}\n"))
+        .map_err(|e| SysctlError::Rejected(crate::os_error::os_error_of(&e)))?;
+    let back = std::fs::read_to_string(&path)
+        .map_err(|e| SysctlError::Rejected(crate::os_error::os_error_of(&e)))?;
+    back.trim()
+        .parse()
+        .map_err(|_| SysctlError::NotInteger(back.trim().to_string()))
+}
+
+/// `TcpExt: ListenOverflows` and `ListenDrops` of this thread's network namespace, from
+/// `/proc/thread-self/net/netstat` (the `/proc/net` link follows the thread group leader; both are
+/// the same namespace when the main thread entered it before spawning, but the thread's own view
+/// is the one that cannot be wrong).
+pub fn listen_counters() -> Option<super::ListenCounters> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/netstat").ok()?;
+    parse_netstat(&text)
+}
+
+/// Find the `TcpExt:` header line and its value line and pick the two counters by name.
+fn parse_netstat(text: &str) -> Option<super::ListenCounters> {
+    let mut lines = text.lines().filter(|line| line.starts_with("TcpExt:"));
+    let names = lines.next()?.split_whitespace().skip(1);
+    let values = lines.next()?.split_whitespace().skip(1);
+    let mut overflows = None;
+    let mut drops = None;
+    for (name, value) in names.zip(values) {
+        match name {
+            "ListenOverflows" => overflows = value.parse().ok(),
+            "ListenDrops" => drops = value.parse().ok(),
+            _ => {}
+        }
+    }
+    Some(super::ListenCounters {
+        listen_overflows: overflows?,
+        listen_drops: drops?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// tcp_get_info() reports the clamped backlog: i32::MAX and -1 become net.core.somaxconn
-    /// (net/socket.c `__sys_listen_socket()`).
     #[test]
-    fn tcp_info_reports_the_clamped_backlog() {
-        let (_, somaxconn) = somaxconn_setting().expect("/proc/sys/net/core/somaxconn");
-        for backlog in [i32::MAX, -1] {
-            let socket = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-            socket
-                .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-                .unwrap();
-            socket.listen(backlog).unwrap();
-            let view = kernel_queue(&socket).unwrap();
-            assert_eq!(i64::from(view.limit), somaxconn, "backlog {backlog}");
-        }
+    fn netstat_counters_are_found_by_name() {
+        let text = "TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPHPHits\nTcpExt: 4 17 19 3\nIpExt: InNoRoutes\nIpExt: 0\n";
+        assert_eq!(
+            parse_netstat(text),
+            Some(crate::sys::ListenCounters {
+                listen_overflows: 17,
+                listen_drops: 19
+            })
+        );
+        assert_eq!(parse_netstat("IpExt: A\nIpExt: 1\n"), None);
     }
 
     #[test]
-    fn a_socket_that_is_not_listening_has_no_view() {
-        let socket = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        assert_eq!(kernel_queue(&socket), None);
-    }
-
-    #[test]
-    fn the_knobs_that_shape_a_full_queue_are_read() {
-        let settings = tcp_settings();
-        for key in [
-            "net.core.somaxconn",
-            "net.ipv4.tcp_syncookies",
-            "net.ipv4.tcp_abort_on_overflow",
+    fn sysctl_keys_cannot_leave_proc_sys() {
+        assert_eq!(
+            sysctl_path("net.core.somaxconn"),
+            Some(std::path::PathBuf::from("/proc/sys/net/core/somaxconn"))
+        );
+        for bad in [
+            "",
+            "net..core",
+            "net/core",
+            "../etc",
+            "net.core.",
+            ".net",
+            "net.co re",
         ] {
-            assert!(settings.contains_key(key), "{key} in {settings:?}");
+            assert_eq!(sysctl_path(bad), None, "{bad:?}");
         }
-        assert!(kernel_version().is_some_and(|v| !v.is_empty()));
     }
 }

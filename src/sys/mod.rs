@@ -20,6 +20,9 @@
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
 //! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
 //! | `install_interrupt_handler() -> io::Result<()>`, `interrupted() -> bool` | turn Ctrl-C (SIGINT/SIGTERM on Unix, `SetConsoleCtrlHandler` on Windows) into a polled flag, so `hold` closes its sockets and exits 0 |
+//! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
+//! | `set_sysctl(key, value) -> Result<i64, SysctlError>` | write an integer knob (`net.core.somaxconn`) of the current network namespace and return the value read back |
+//! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
 //! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | how long a connect may wait before the kernel view is asked whether it was queued, how long a connect may stay pending before it counts as unanswered, and how long to watch it after a slot frees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
@@ -107,3 +110,58 @@ compile_error!("backlog-probe supports Unix and Windows targets only");
 
 #[cfg(test)]
 mod tests;
+
+/// The kernel's per-namespace listen-overflow counters (Linux `/proc/net/netstat`, `TcpExt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenCounters {
+    /// `ListenOverflows`: a SYN or a final ACK met a full accept queue.
+    pub listen_overflows: u64,
+    /// `ListenDrops`: every `tcp_listendrop()`, a superset of the overflows (a full SYN queue
+    /// without cookies, allocation failures, bad cookies).
+    pub listen_drops: u64,
+}
+
+impl ListenCounters {
+    /// How much each counter grew from `before` to `self` (saturating, so a counter reset cannot
+    /// underflow).
+    pub fn since(&self, before: &ListenCounters) -> ListenCounters {
+        ListenCounters {
+            listen_overflows: self
+                .listen_overflows
+                .saturating_sub(before.listen_overflows),
+            listen_drops: self.listen_drops.saturating_sub(before.listen_drops),
+        }
+    }
+}
+
+/// Why a private network namespace could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceError {
+    /// This OS has no network namespaces.
+    Unsupported,
+    /// The process may not create one: `unshare(CLONE_NEWNET)` needs CAP_SYS_ADMIN (root), per
+    /// unshare(2).
+    NotPermitted(crate::os_error::OsError),
+    /// A step failed: `unshare` or bringing `lo` up.
+    Failed {
+        /// The step.
+        step: &'static str,
+        /// Its raw error.
+        error: crate::os_error::OsError,
+    },
+}
+
+/// Why a sysctl could not be set in the private namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SysctlError {
+    /// This OS has no per-namespace sysctls.
+    Unsupported,
+    /// The key names no file under `/proc/sys` in the namespace (or is not a valid key).
+    Unknown,
+    /// The file exists but is not writable.
+    ReadOnly,
+    /// The knob does not hold a single integer (its current text).
+    NotInteger(String),
+    /// The kernel refused the value (EINVAL for a value out of the knob's range).
+    Rejected(crate::os_error::OsError),
+}

@@ -105,6 +105,10 @@ fn backlog_meaning_leaves_ordinary_values_alone() {
 fn the_emulator_is_named_consistently() {
     if let Some(name) = emulator() {
         assert!(name.starts_with("wine"), "{name}");
-        assert_eq!(std::env::consts::OS, "windows", "only the Windows build can be emulated");
+        assert_eq!(
+            std::env::consts::OS,
+            "windows",
+            "only the Windows build can be emulated"
+        );
     }
 }
