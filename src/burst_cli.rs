@@ -2,9 +2,9 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::burst::{self, BurstSpec};
 use crate::burst_report::BurstReport;
 use crate::environment::Environment;
+use crate::experiment::burst::{self, BurstSpec};
 use crate::plan::Family;
 use crate::world::{SysctlRequest, World};
 

@@ -13,8 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::burst::{BurstObservation, BurstSpec, ClientFacts, ConnectEnd};
 use crate::environment::Environment;
+use crate::experiment::burst::{BurstObservation, BurstSpec, ClientFacts, ConnectEnd};
 use crate::os_error::OsError;
 use crate::report::{SCHEMA_VERSION, Tool};
 use crate::sys::KernelQueue;
@@ -478,7 +478,7 @@ mod tests {
         let environment = serde_json::from_value(fixture["environment"].clone()).unwrap();
         let connected = |after_us| ConnectEnd::Connected { after_us };
         let mut half_open = facts(connected(900), false);
-        half_open.probe = Some(crate::burst::Probe {
+        half_open.probe = Some(crate::experiment::burst::Probe {
             write_error: None,
             read: "would_block".to_string(),
             read_error: None,

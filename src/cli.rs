@@ -275,21 +275,21 @@ fn merge_command(args: &MergeArgs) -> Result<(), UsageError> {
 
 fn extras_command(args: &ExtrasArgs) {
     progress_message("backlog-probe: running the extra experiments (a few seconds)");
-    let report = crate::extras::run_extras();
+    let report = crate::experiment::extras::run_extras();
     for default in &report.runtime_defaults {
         if let Some(detail) = &default.detail {
             progress_message(&format!("backlog-probe: {}: {detail}", default.api));
         }
     }
     write_stdout(&match args.format {
-        ExtrasFormat::Table => crate::extras::text::render(&report),
+        ExtrasFormat::Table => crate::experiment::extras::text::render(&report),
         ExtrasFormat::Json => report.to_json(),
     });
 }
 
 /// `hold`: exit 0 after Ctrl-C or the deadline, 1 when the queue could not be filled.
 fn hold_command(args: &HoldArgs) -> ExitCode {
-    use crate::extras::hold;
+    use crate::experiment::extras::hold;
     if let Err(error) = crate::sys::install_interrupt_handler() {
         report_error(&format!(
             "error: cannot install the Ctrl-C handler: {}",

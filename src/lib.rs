@@ -15,10 +15,13 @@
 //!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
 //! ```
 //!
-//! - Only [`experiment`], [`extras`] and [`burst`] open sockets (besides the control socket
-//!   `sys` uses to bring loopback up in a [`world`]); everything after them is pure data.
+//! - Only [`experiment`] opens sockets: the sequential TCP experiment in its root module, the
+//!   concurrent [`burst`](experiment::burst) and the [`extras`](experiment::extras) (UDP,
+//!   Unix-domain, re-listen, runtime defaults, `hold`) in its submodules. The one exception is
+//!   the control socket `sys` uses to bring loopback up in a [`world`], which carries no
+//!   traffic. Everything after the experiments is pure data.
 //! - `run --sysctl` and `burst --sysctl` measure in a private network namespace ([`world`]);
-//!   `burst` ([`burst`], judged in [`burst_report`]) connects many clients at once.
+//!   a burst connects many clients at once and is judged in [`burst_report`].
 //! - Only `sys` has `#[cfg(target_os)]`; it documents what each OS module provides.
 //! - [`Observation`](observation::Observation) holds raw counts, raw OS error numbers and
 //!   timings; [`classify`] judges them, by error *name*, so a Windows report classifies the
@@ -35,7 +38,6 @@
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 pub mod budget;
-pub mod burst;
 pub mod burst_cli;
 pub mod burst_report;
 pub mod classify;
@@ -44,7 +46,6 @@ pub mod docs;
 pub mod environment;
 pub mod experiment;
 pub mod export;
-pub mod extras;
 pub mod merge;
 pub mod observation;
 pub mod os_error;

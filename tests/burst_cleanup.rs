@@ -2,8 +2,8 @@
 //! its test binary so no other test opens descriptors meanwhile.
 #![cfg(target_os = "linux")]
 
-use backlog_probe::burst::{BurstSpec, run_burst};
 use backlog_probe::burst_report::ClientOutcome;
+use backlog_probe::experiment::burst::{BurstSpec, run_burst};
 use backlog_probe::plan::Family;
 
 fn open_descriptors() -> usize {

@@ -6,10 +6,10 @@ mod common;
 
 use std::sync::OnceLock;
 
-use backlog_probe::extras::defaults::{self, MeasureStatus, RuntimeDefault};
-use backlog_probe::extras::fill::FillStop;
-use backlog_probe::extras::local::LocalType;
-use backlog_probe::extras::{self, ExtrasReport};
+use backlog_probe::experiment::extras::defaults::{self, MeasureStatus, RuntimeDefault};
+use backlog_probe::experiment::extras::fill::FillStop;
+use backlog_probe::experiment::extras::local::LocalType;
+use backlog_probe::experiment::extras::{self, ExtrasReport};
 use serde_json::json;
 
 /// All extras, run once per test binary and shared.

@@ -1,5 +1,5 @@
-//! The second socket-opening experiment module (beside [`crate::experiment`]): a burst of
-//! clients connecting at once to a listener that does not accept.
+//! A burst (part of the socket-opening [`experiment`](crate::experiment) module): clients
+//! connecting at once to a listener that does not accept.
 //!
 //! # What one burst does
 //! 1. Bind a loopback listener and call `listen()` with the raw backlog, as

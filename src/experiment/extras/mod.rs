@@ -1,5 +1,5 @@
-//! Experiments beyond one TCP `listen()`: a socket-opening module, like
-//! [`experiment`](crate::experiment), and the only other one.
+//! Experiments beyond one TCP `listen()`, part of the socket-opening [`experiment`](crate::experiment)
+//! module.
 //!
 //! - [`udp`]: what `listen()` on a datagram socket returns.
 //! - [`local`]: Unix-domain stream and seqpacket listeners, filled one connection at a time.

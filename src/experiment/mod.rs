@@ -1,5 +1,7 @@
-//! The module that opens sockets (with its sibling [`crate::burst`]): a TCP listener on loopback, filled one connection at a
-//! time.
+//! The module that opens sockets. This root module holds the main experiment: a TCP listener
+//! on loopback, filled one connection at a time. Its submodules hold the others: [`burst`]
+//! (many clients at once) and [`extras`] (UDP, Unix-domain, re-listen, runtime defaults, and
+//! the `hold` listener).
 //!
 //! # What one experiment does
 //! 1. Bind a listener to port 0 on `127.0.0.1` or `::1` and call `listen()` with the raw i32
@@ -19,6 +21,9 @@
 //!
 //! Every wait has a deadline (see the constants in `sys`), and every socket is closed when the
 //! function returns, whatever happened.
+
+pub mod burst;
+pub mod extras;
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -213,10 +218,10 @@ fn confirm(client: Socket, started: Instant) -> Attempt {
     Attempt::Completed(client)
 }
 
-/// Accept everything queued, closing each connection at once; returns the count. Every queued
-/// connection completed its handshake already, so the listener is readable at once; the short
-/// poll only catches a straggler.
-fn drain(listener: &Socket, run_deadline: Option<Instant>) -> u32 {
+/// Accept everything queued on a non-blocking listener, closing each connection at once;
+/// returns the count. Every queued connection completed its handshake already, so the listener
+/// is readable at once; the short poll only catches a straggler.
+pub(crate) fn drain(listener: &Socket, run_deadline: Option<Instant>) -> u32 {
     let mut accepted = 0;
     let own = Instant::now() + DRAIN_DEADLINE;
     let deadline = run_deadline.map_or(own, |d| d.min(own));

@@ -19,10 +19,6 @@ use crate::sys;
 const OVERHEAD: usize = 8;
 /// How long to wait for other fills in the same process to return descriptors.
 const BUDGET_WAIT: Duration = Duration::from_secs(30);
-/// After the queue looks drained, how long to wait for a straggler.
-const DRAIN_POLL: Duration = Duration::from_millis(100);
-/// A ceiling on draining a listener.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Why a fill stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,31 +161,9 @@ pub fn fill(target: &SockAddr, ty: Type, listener: Option<&Socket>, cap: u32) ->
 }
 
 /// Accept everything queued on a non-blocking listener, closing each connection at once;
-/// returns the count.
+/// returns the count (the main experiment's drain, without a run deadline).
 pub fn drain(listener: &Socket) -> u32 {
-    let mut accepted = 0;
-    let deadline = Instant::now() + DRAIN_DEADLINE;
-    while Instant::now() < deadline {
-        match listener.accept() {
-            Ok((connection, _)) => {
-                drop(connection);
-                accepted += 1;
-            }
-            Err(e) if e.raw_os_error().is_some_and(sys::is_would_block) => {
-                if !sys::wait_readable(listener, DRAIN_POLL).unwrap_or(false) {
-                    break;
-                }
-            }
-            // ECONNABORTED and friends: a queued connection went away; keep draining while
-            // anything is left.
-            Err(_) => {
-                if !sys::wait_readable(listener, DRAIN_POLL).unwrap_or(false) {
-                    break;
-                }
-            }
-        }
-    }
-    accepted
+    super::super::drain(listener, None)
 }
 
 #[cfg(test)]
