@@ -121,7 +121,8 @@ enum HoldFamily {
 
 #[derive(Debug, Args)]
 struct DocsArgs {
-    /// Directory holding report-*.json files (from `run --format json`).
+    /// Directory holding report-*.json files (from `run --format json`) and, optionally,
+    /// extras-*.json files (from `extras --format json`).
     #[arg(long, value_name = "DIR", default_value = "docs/data")]
     reports: std::path::PathBuf,
 

@@ -114,3 +114,24 @@ fn the_committed_report_is_a_native_linux_run() {
         "both families x the 7 default backlogs"
     );
 }
+
+#[test]
+fn the_committed_extras_report_is_a_native_linux_run() {
+    // The Linux extras section and the UDP, Unix-domain, re-listen and runtime answers rest on
+    // this file: it must be a real run that measured tokio too.
+    let text = read(&repo().join("docs/data/extras-linux-x86_64.json"));
+    let report: backlog_probe::experiment::extras::ExtrasReport =
+        serde_json::from_str(&text).expect("an extras report");
+    assert_eq!(report.environment.target_os, "linux");
+    assert_eq!(report.environment.emulator, None);
+    let tokio = report
+        .runtime_defaults
+        .iter()
+        .find(|r| r.api == "tokio::net::TcpListener::bind")
+        .expect("a tokio row");
+    assert_eq!(
+        tokio.status,
+        backlog_probe::experiment::extras::defaults::MeasureStatus::Measured,
+        "run `cargo run --release --features tokio -- extras --format json`"
+    );
+}

@@ -3,8 +3,12 @@
 //! model (linked to its rule), so regenerating from the same reports gives the same page.
 
 use super::Corpus;
+use super::extras::{listen_text, queue_text};
 use super::results::first_client_error;
 use crate::classify::LateKind;
+use crate::experiment::extras::fill::{FillResult, FillStop};
+use crate::experiment::extras::local::LocalType;
+use crate::experiment::extras::relisten::RelistenCase;
 use crate::predict::OsFamily;
 
 const LINUX: OsFamily = OsFamily::Linux;
@@ -15,6 +19,8 @@ const WINDOWS: OsFamily = OsFamily::Windows;
 /// What a runtime passes to `listen()` on each OS, and where that is written down.
 struct Runtime {
     name: &'static str,
+    /// The `api` of the extras report's runtime-default row that measures this runtime, if any.
+    measured_api: Option<&'static str>,
     /// Linux, macOS, FreeBSD, Windows; `None` where the value is the system's own somaxconn
     /// setting (read at run time, like Go).
     passes: [Passes; 4],
@@ -41,86 +47,105 @@ const fn same(value: i32) -> [Passes; 4] {
 const RUNTIMES: &[Runtime] = &[
     Runtime {
         name: "Rust std `TcpListener::bind`",
+        measured_api: Some("std::net::TcpListener::bind"),
         passes: same(128),
         source: "rust-lang/rust `library/std/src/sys/net/connection/socket.rs`",
     },
     Runtime {
         name: "tokio / mio `TcpListener::bind`, mio ≤ 1.0.4",
+        measured_api: None,
         passes: same(1024),
         source: "tokio-rs/mio `src/net/tcp/listener.rs` (v1.0.4: `listen(&listener.inner, 1024)`)",
     },
     Runtime {
         name: "tokio / mio `TcpListener::bind`, mio 1.1.0–1.1.1",
+        measured_api: None,
         passes: [Value(-1), Value(-1), Value(-1), Value(128)],
         source: "tokio-rs/mio `src/sys/mod.rs` (v1.1.0, PR #1896)",
     },
+    // `backlog-probe extras --features tokio` measures the tokio this crate locks, whose mio
+    // (1.2.5 in Cargo.lock) is in this row's range.
     Runtime {
         name: "tokio / mio `TcpListener::bind`, mio ≥ 1.2.0",
+        measured_api: Some("tokio::net::TcpListener::bind"),
         passes: same(128),
         source: "tokio-rs/mio `src/net/tcp/listener.rs` (v1.2.0, PR #1934)",
     },
     Runtime {
         name: "Python `socket.listen()` (no argument)",
+        measured_api: Some("python3 socket.listen()"),
         passes: same(128),
         source: "cpython `Modules/socketmodule.c` `sock_listen`: `Py_MIN(SOMAXCONN, 128)`; a negative argument is forced to 0",
     },
     Runtime {
         name: "Python `socket.listen(-1)`",
+        measured_api: Some("python3 socket.listen(-1)"),
         passes: same(0),
         source: "cpython `Modules/socketmodule.c` `sock_listen`: \"if it is lower, it is set to 0\"",
     },
     Runtime {
         name: "Python `socketserver.TCPServer` (and `http.server`)",
+        measured_api: None,
         passes: same(5),
         source: "cpython `Lib/socketserver.py` `request_queue_size = 5`",
     },
     Runtime {
         name: "Python asyncio `create_server` / `start_server`",
+        measured_api: None,
         passes: same(100),
         source: "cpython `Doc/library/asyncio-eventloop.rst` (`backlog=100`)",
     },
     Runtime {
         name: "Java `ServerSocket`, `ServerSocketChannel.bind` (≤ 0 → 50)",
+        measured_api: None,
         passes: same(50),
         source: "openjdk/jdk `src/java.base/share/classes/java/net/ServerSocket.java`; `sun/nio/ch/ServerSocketChannelImpl.java`",
     },
     Runtime {
         name: ".NET `Socket.Listen()` / `TcpListener.Start()`",
+        measured_api: None,
         passes: same(i32::MAX),
         source: "dotnet/runtime `System.Net.Sockets/src/System/Net/Sockets/Socket.cs` (`Listen() => Listen(int.MaxValue)`); `TCPListener.cs`",
     },
     Runtime {
         name: "Kestrel (socket transport)",
+        measured_api: None,
         passes: same(512),
         source: "dotnet/aspnetcore `src/Servers/Kestrel/Transport.Sockets/src/SocketTransportOptions.cs` (`Backlog = 512`)",
     },
     Runtime {
         name: "Netty (`NetUtil.SOMAXCONN`, newer builds)",
+        measured_api: None,
         passes: [SomaxconnSetting, Value(128), Value(4096), Value(200)],
         source: "netty/netty `common/src/main/java/io/netty/util/NetUtil.java` (Linux reads `/proc/sys/net/core/somaxconn`; fallbacks Windows 200, macOS 128, others 4096)",
     },
     Runtime {
         name: "Erlang/OTP `gen_tcp`",
+        measured_api: None,
         passes: same(5),
         source: "erlang/otp `lib/kernel/src/inet_int.hrl` (`-define(LISTEN_BACKLOG, 5)`)",
     },
     Runtime {
         name: "Ruby `TCPServer.new`",
+        measured_api: None,
         passes: [SomaxconnConstant; 4],
         source: "ruby/ruby `ext/socket/ipsocket.c` `init_inetsock_internal` (`listen(fd, SOMAXCONN)`)",
     },
     Runtime {
         name: "PHP `stream_socket_server`",
+        measured_api: None,
         passes: same(32),
         source: "php/php-src `main/streams/transports.c` `_php_stream_xport_create` (`int backlog = 32;`)",
     },
     Runtime {
         name: "Node.js `server.listen` (0 and negatives → 511)",
+        measured_api: None,
         passes: same(511),
         source: "nodejs/node `lib/net.js` `setupListenHandle` (`backlog || 511`); doc/api/net.md",
     },
     Runtime {
         name: "Go `net.Listen`",
+        measured_api: None,
         passes: [
             SomaxconnSetting,
             SomaxconnSetting,
@@ -131,31 +156,37 @@ const RUNTIMES: &[Runtime] = &[
     },
     Runtime {
         name: "nginx `listen` (default `backlog=`)",
+        measured_api: None,
         passes: [Value(511), Value(-1), Value(-1), Value(511)],
         source: "nginx `src/os/unix/ngx_linux_config.h`, `ngx_darwin_config.h`, `ngx_freebsd_config.h`, `src/os/win32/ngx_win32_config.h`",
     },
     Runtime {
         name: "Apache httpd `ListenBacklog`",
+        measured_api: None,
         passes: same(511),
         source: "Apache httpd `include/mpm_common.h` `DEFAULT_LISTENBACKLOG`",
     },
     Runtime {
         name: "Redis `tcp-backlog`",
+        measured_api: None,
         passes: same(511),
         source: "Redis `src/config.c` (`tcp-backlog`, default 511)",
     },
     Runtime {
         name: "PostgreSQL postmaster (`max_connections` = 100)",
+        measured_api: None,
         passes: same(200),
         source: "PostgreSQL `src/backend/libpq/pqcomm.c` `ListenServerPort` (`MaxConnections * 2`)",
     },
     Runtime {
         name: "HAProxy (no `backlog`, no `maxconn`)",
+        measured_api: None,
         passes: same(1024),
         source: "HAProxy `src/listener.c` `listener_backlog()`",
     },
     Runtime {
         name: "gunicorn / uvicorn",
+        measured_api: None,
         passes: same(2048),
         source: "gunicorn `config.py` `class Backlog`; uvicorn `uvicorn/config.py` (`backlog: int = 2048`)",
     },
@@ -232,41 +263,74 @@ fn overview(corpus: &Corpus<'_>) -> String {
     out
 }
 
+/// What a runtime passes on `os`, as a cell shows it, and that value as a backlog.
+fn passed(passes: Passes, limits: &crate::predict::Limits) -> (i32, String) {
+    let (value, text) = match passes {
+        Value(v) => (v, v.to_string()),
+        SomaxconnConstant => {
+            let v = i32::try_from(limits.somaxconn_constant).unwrap_or(i32::MAX);
+            (v, format!("SOMAXCONN ({v})"))
+        }
+        SomaxconnSetting => match limits.somaxconn_setting {
+            Some(setting) => {
+                let v = i32::try_from(setting).unwrap_or(i32::MAX);
+                (v, format!("somaxconn setting ({v})"))
+            }
+            None => {
+                let v = i32::try_from(limits.somaxconn_constant).unwrap_or(i32::MAX);
+                (v, format!("SOMAXCONN ({v})"))
+            }
+        },
+    };
+    if value == i32::MAX && text == value.to_string() {
+        (value, "int.MaxValue".to_string())
+    } else {
+        (value, text)
+    }
+}
+
+/// What the runtime measured as `api` in an extras report passes to `listen()` on `os`,
+/// according to its source, if the runtimes table cites it.
+pub(super) fn passed_by(api: &str, os: OsFamily) -> Option<String> {
+    let runtime = RUNTIMES.iter().find(|r| r.measured_api == Some(api))?;
+    let index = OsFamily::ALL.iter().position(|&o| o == os)?;
+    let passes = runtime.passes[index];
+    Some(passed(passes, &crate::predict::Limits::typical(os)).1)
+}
+
+/// One cell of the runtimes table: the extras measurement where there is one, else the
+/// queue for the value the source says the runtime passes.
+fn runtime_cell(corpus: &Corpus<'_>, os: OsFamily, runtime: &Runtime, passes: Passes) -> String {
+    let (value, passed) = passed(passes, &corpus.limits(os));
+    let measured = runtime
+        .measured_api
+        .and_then(|api| corpus.runtime_default(os, api));
+    if let Some((sourced, default)) = measured {
+        let link = format!("results.md#{}", sourced.runtime_anchor(default));
+        if let Some(limit) = default.kernel_limit {
+            let queue = corpus.figure(os, i32::try_from(limit).unwrap_or(i32::MAX));
+            return format!(
+                "{passed}; kernel limit **{limit}** ([measured]({link})) → {}",
+                queue.markdown()
+            );
+        }
+        if let Some(fill) = default.fill.as_ref().filter(|f| f.stop.queue_was_full()) {
+            return format!("{passed} → **{}** ([measured]({link}))", fill.queue_length);
+        }
+    }
+    format!("{passed} → {}", corpus.figure(os, value).markdown())
+}
+
 fn runtime_table(corpus: &Corpus<'_>) -> String {
     let mut out = String::from(
         "| runtime / server | Linux | macOS | FreeBSD | Windows | source |\n|---|---|---|---|---|---|\n",
     );
     for runtime in RUNTIMES {
-        let mut cells = Vec::new();
-        for (&os, passes) in OsFamily::ALL.iter().zip(runtime.passes) {
-            let limits = corpus.limits(os);
-            let (value, passed) = match passes {
-                Value(v) => (v, v.to_string()),
-                SomaxconnConstant => {
-                    let v = i32::try_from(limits.somaxconn_constant).unwrap_or(i32::MAX);
-                    (v, format!("SOMAXCONN ({v})"))
-                }
-                SomaxconnSetting => match limits.somaxconn_setting {
-                    Some(setting) => {
-                        let v = i32::try_from(setting).unwrap_or(i32::MAX);
-                        (v, format!("somaxconn setting ({v})"))
-                    }
-                    None => {
-                        let v = i32::try_from(limits.somaxconn_constant).unwrap_or(i32::MAX);
-                        (v, format!("SOMAXCONN ({v})"))
-                    }
-                },
-            };
-            let passed = if value == i32::MAX && passed == value.to_string() {
-                "int.MaxValue".to_string()
-            } else {
-                passed
-            };
-            cells.push(format!(
-                "{passed} → {}",
-                corpus.figure(os, value).markdown()
-            ));
-        }
+        let cells: Vec<String> = OsFamily::ALL
+            .iter()
+            .zip(runtime.passes)
+            .map(|(&os, passes)| runtime_cell(corpus, os, runtime, passes))
+            .collect();
         out.push_str(&format!(
             "| {} | {} | {} |\n",
             runtime.name,
@@ -275,6 +339,253 @@ fn runtime_table(corpus: &Corpus<'_>) -> String {
         ));
     }
     out
+}
+
+const LISTEN_DOC: &str =
+    "https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-listen";
+
+/// What `listen()` on UDP does on an OS according to its source or documentation.
+fn udp_source(os: OsFamily) -> String {
+    match os {
+        LINUX => "source: `net/ipv4/af_inet.c`, `inet_dgram_ops` has `.listen = sock_no_listen`, which returns `EOPNOTSUPP`".to_string(),
+        MACOS => "source: xnu's UDP leaves `pru_listen` at `pru_listen_notsupp` (`EOPNOTSUPP`)".to_string(),
+        FREEBSD => "source: UDP leaves `pru_listen` at `pru_listen_notsupp` (`EOPNOTSUPP`)".to_string(),
+        WINDOWS => format!("documented: `WSAEOPNOTSUPP`, \"The referenced socket is not of a type that supports the listen operation\" ([listen() documentation]({LISTEN_DOC}))"),
+    }
+}
+
+/// `[ipv4](results.md#...), [ipv6](results.md#...)`.
+fn links(items: &[(String, String)]) -> String {
+    items
+        .iter()
+        .map(|(text, anchor)| format!("[{text}](results.md#{anchor})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The UDP bullet of one OS: the measured outcomes with links, then the source.
+fn udp_bullet(corpus: &Corpus<'_>, os: OsFamily) -> String {
+    // Outcome text → the rows that saw it, in report order.
+    let mut outcomes: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for sourced in corpus.measured_extras(os) {
+        for udp in &sourced.report.udp {
+            let outcome = if udp.listen.ok {
+                "succeeded".to_string()
+            } else if udp.listen.failed_at.as_deref() == Some("listen") {
+                match &udp.listen.os_error {
+                    Some(error) => format!("failed with `{error}`"),
+                    None => "failed".to_string(),
+                }
+            } else {
+                format!("could not be set up ({})", listen_text(&udp.listen))
+            };
+            let row = (udp.family.to_string(), sourced.udp_anchor(udp));
+            match outcomes.iter_mut().find(|(o, _)| *o == outcome) {
+                Some((_, rows)) => rows.push(row),
+                None => outcomes.push((outcome, vec![row])),
+            }
+        }
+    }
+    if outcomes.is_empty() {
+        return format!(
+            "- **{}**: not measured here yet; {}.\n",
+            os.display_name(),
+            udp_source(os)
+        );
+    }
+    let measured: Vec<String> = outcomes
+        .iter()
+        .map(|(outcome, rows)| format!("{outcome} ({})", links(rows)))
+        .collect();
+    format!(
+        "- **{}**, measured: `listen()` on a bound UDP socket {}; {}.\n",
+        os.display_name(),
+        measured.join("; "),
+        udp_source(os)
+    )
+}
+
+/// How a full Unix-domain queue showed itself to the next client, as a phrase.
+fn unix_overflow_phrase(fill: &FillResult) -> String {
+    let error = fill
+        .os_error
+        .as_ref()
+        .map_or_else(|| "no error".to_string(), ToString::to_string);
+    match fill.stop {
+        FillStop::FailedImmediately => {
+            format!("the next non-blocking `connect()` failed at once with `{error}`")
+        }
+        FillStop::FailedInHandshake => format!("the next `connect()` failed with `{error}`"),
+        FillStop::Pending => "the next `connect()` stayed pending".to_string(),
+        FillStop::Cap | FillStop::OutOfResources => {
+            "the fill ended before the queue was full".to_string()
+        }
+    }
+}
+
+/// The Unix-domain bullet of one OS with an extras report, or `None` without one.
+fn unix_bullet(corpus: &Corpus<'_>, os: OsFamily) -> Option<String> {
+    let reports = corpus.measured_extras(os);
+    if reports.iter().all(|r| r.report.unix_domain.is_empty()) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut overflows: Vec<String> = Vec::new();
+    let mut full = Vec::new();
+    for sourced in &reports {
+        for ty in LocalType::ALL {
+            let mut numbers = Vec::new();
+            for case in sourced
+                .report
+                .unix_domain
+                .iter()
+                .filter(|c| c.socket_type == ty)
+            {
+                let link = format!("results.md#{}", sourced.unix_anchor(case));
+                match &case.fill {
+                    Some(fill) if case.listen.ok => {
+                        numbers.push(format!(
+                            "`listen({})` **{}** ([measured]({link}))",
+                            case.backlog,
+                            queue_text(fill)
+                        ));
+                        if fill.stop.queue_was_full() {
+                            full.push((case.backlog, fill.queue_length));
+                        }
+                        let phrase = unix_overflow_phrase(fill);
+                        if !overflows.contains(&phrase) {
+                            overflows.push(phrase);
+                        }
+                    }
+                    _ => numbers.push(format!(
+                        "`listen({})` {} ([measured]({link}))",
+                        case.backlog,
+                        listen_text(&case.listen)
+                    )),
+                }
+            }
+            if !numbers.is_empty() {
+                parts.push(format!("{} {}", ty.as_str(), numbers.join(", ")));
+            }
+        }
+    }
+    let pattern = if !full.is_empty()
+        && full
+            .iter()
+            .all(|&(backlog, queue)| i64::from(queue) == i64::from(backlog) + 1)
+    {
+        ": backlog + 1 each time"
+    } else if !full.is_empty()
+        && full
+            .iter()
+            .all(|&(backlog, queue)| i64::from(queue) == i64::from(backlog))
+    {
+        ": exactly the backlog each time"
+    } else {
+        ""
+    };
+    let overflow = if overflows.is_empty() {
+        String::new()
+    } else {
+        format!("; then {}", overflows.join(" or "))
+    };
+    Some(format!(
+        "- **{}**, measured on Unix-domain listeners: {}{pattern}{overflow}.",
+        os.display_name(),
+        parts.join("; ")
+    ))
+}
+
+/// Which backlog a re-listen case shows the kernel kept: the kernel's view where there is
+/// one, else the queue against what each backlog gives on this OS.
+fn relisten_kept(corpus: &Corpus<'_>, os: OsFamily, case: &RelistenCase) -> Option<bool> {
+    if case.first_backlog == case.second_backlog || !case.second_listen.as_ref()?.ok {
+        return None;
+    }
+    if let Some(view) = case.kernel_queue {
+        let limit = i64::from(view.limit);
+        if limit == i64::from(case.second_backlog) {
+            return Some(false);
+        }
+        if limit == i64::from(case.first_backlog) {
+            return Some(true);
+        }
+        return None;
+    }
+    let fill = case.fill.as_ref().filter(|f| f.stop.queue_was_full())?;
+    let first = corpus.figure(os, case.first_backlog).value;
+    let second = corpus.figure(os, case.second_backlog).value;
+    if first == second {
+        None
+    } else if second == Some(fill.queue_length) {
+        Some(false)
+    } else if first == Some(fill.queue_length) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// What the source or documentation of an OS says about a second `listen()`.
+fn relisten_source(os: OsFamily) -> String {
+    match os {
+        LINUX => "source: the new value applies; `net/ipv4/af_inet.c` `__inet_listen_sk()` stores `sk_max_ack_backlog` again (\"Really, if the socket is already in listen state we can only allow the backlog to be adjusted\")".to_string(),
+        MACOS => "source: the new value applies; xnu `bsd/kern/uipc_socket.c` `solisten()` stores the new `so_qlimit` on a listening socket".to_string(),
+        FREEBSD => "source: the new value applies; `sys/kern/uipc_socket.c` `solisten_proto()` stores the new `sol_qlimit`".to_string(),
+        WINDOWS => format!("documentation: the old value stays; \"If the listen function is called on an already listening socket, it will return success without changing the value for the backlog parameter\" ([listen() documentation]({LISTEN_DOC}))"),
+    }
+}
+
+/// The re-listen bullet of one OS: the measured rows with links, then the source.
+fn relisten_bullet(corpus: &Corpus<'_>, os: OsFamily) -> String {
+    let mut rows = Vec::new();
+    let mut kept = Vec::new();
+    for sourced in corpus.measured_extras(os) {
+        for case in &sourced.report.relisten {
+            let link = format!("results.md#{}", sourced.relisten_anchor(case));
+            let second = case.second_listen.as_ref();
+            let what = if !case.first_listen.ok {
+                format!("the first {}", listen_text(&case.first_listen))
+            } else if let Some(second) = second.filter(|l| !l.ok) {
+                format!("the second call {}", listen_text(second))
+            } else {
+                let limit = case
+                    .kernel_queue
+                    .map(|q| format!("kernel limit **{}**, ", q.limit))
+                    .unwrap_or_default();
+                let queue = case
+                    .fill
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), queue_text);
+                format!("{limit}queue **{queue}**")
+            };
+            rows.push(format!(
+                "`listen({})` then `listen({})`: {what} ([measured]({link}))",
+                case.first_backlog, case.second_backlog
+            ));
+            kept.push(relisten_kept(corpus, os, case));
+        }
+    }
+    if rows.is_empty() {
+        return format!(
+            "- **{}**: not measured here yet; by the {}.\n",
+            os.display_name(),
+            relisten_source(os)
+        );
+    }
+    let verdict = if kept.iter().all(|k| *k == Some(false)) {
+        " The second call's backlog applied."
+    } else if kept.iter().all(|k| *k == Some(true)) {
+        " The first backlog stayed."
+    } else {
+        ""
+    };
+    format!(
+        "- **{}**, measured: {}.{verdict} By the {}.\n",
+        os.display_name(),
+        rows.join("; "),
+        relisten_source(os)
+    )
 }
 
 /// What the first overflow looked like on an OS, in one sentence, for the "refused or
@@ -424,12 +735,35 @@ pub(super) fn render(corpus: &Corpus<'_>) -> String {
     ));
 
     out.push_str("\n## Does the backlog apply to UDP or other protocols?\n\n");
-    out.push_str("Only to connection-oriented sockets. `listen()` on a UDP socket fails with `EOPNOTSUPP` on Linux (`net/ipv4/af_inet.c`: `inet_dgram_ops` has `.listen = sock_no_listen`); listen(2) says it \"applies only to sockets of type SOCK_STREAM or SOCK_SEQPACKET\". The same number limits Unix-domain stream listeners (Linux `net/unix/af_unix.c` `unix_recvq_full()`, also a `>` test, so N + 1) and SCTP. backlog-probe measures TCP over loopback only.\n");
+    out.push_str("Only to connection-oriented sockets: listen(2) says it \"applies only to sockets of type SOCK_STREAM or SOCK_SEQPACKET\". On UDP:\n\n");
+    for os in OsFamily::ALL {
+        out.push_str(&udp_bullet(corpus, os));
+    }
+    out.push_str("\nThe same number limits Unix-domain stream and seqpacket listeners and SCTP.");
+    out.push_str(" On Linux `net/unix/af_unix.c` `unix_stream_connect()` (both types) tests `unix_recvq_full_lockless()`, a `>` test like TCP's, so N + 1, and a non-blocking client gets `-EAGAIN` from `connect()` itself instead of a dropped handshake.\n");
+    let unix: Vec<String> = OsFamily::ALL
+        .iter()
+        .filter_map(|&os| unix_bullet(corpus, os))
+        .collect();
+    if !unix.is_empty() {
+        out.push('\n');
+        for bullet in unix {
+            out.push_str(&bullet);
+            out.push('\n');
+        }
+    }
+    out.push_str("\nThe main harness measures TCP over loopback; `backlog-probe extras` measures the UDP and Unix-domain rows in [results.md](results.md).\n");
+
+    out.push_str("\n## Does calling `listen()` again change the backlog?\n\n");
+    out.push_str("Whether a second `listen()` on a socket that is already listening replaces its backlog differs by OS:\n\n");
+    for os in OsFamily::ALL {
+        out.push_str(&relisten_bullet(corpus, os));
+    }
 
     out.push_str(
         "\n## What do common runtimes and servers pass, and what queue does that give?\n\n",
     );
-    out.push_str("The value each one passes to `listen()` by default, and the queue it gets on each OS: measured where a report has exactly that backlog, the model otherwise (with the limits of the measured system where there is one, the OS defaults elsewhere). Sources are cited as in the project's reference notes.\n\n");
+    out.push_str("The value each one passes to `listen()` by default, and the queue it gets on each OS: measured where a report has exactly that backlog, the model otherwise (with the limits of the measured system where there is one, the OS defaults elsewhere). Where an extras report measured the runtime itself (Rust std, tokio, Python), the cell shows the kernel limit its listener got (or its filled queue where the OS has no kernel view), marked measured and linked to its row. Sources are cited as in the project's reference notes.\n\n");
     out.push_str(&runtime_table(corpus));
     out.push_str("\nOn Windows a libuv server (Node.js) also pre-posts 32 `AcceptEx` calls (`src/win/tcp.c` `uv_simultaneous_server_accepts = 32`), which take connections before the backlog does: nodejs/node issue #38736 saw calls 232–299 of 300 concurrent requests refused, which fits 200 + 32. Java since JDK-8330940 sends a backlog above 200 as `SOMAXCONN_HINT` on Windows.\n");
 

@@ -1,10 +1,12 @@
 //! The documentation generator: report JSON files in, `docs/` files out.
 //!
-//! `backlog-probe docs --reports DIR --out docs/` reads every `report-*.json` in `DIR` and writes
+//! `backlog-probe docs --reports DIR --out docs/` reads every `report-*.json` (the main harness)
+//! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR` and writes
 //! three files, all pure functions of those reports and of the model in [`crate::predict`]:
 //!
 //! - `results.md`: one table per OS with a stable anchor on every row; an OS without a report
-//!   gets the model's table, labelled "prediction, not measured";
+//!   gets the model's table, labelled "prediction, not measured"; an OS with an extras report
+//!   also gets its UDP, Unix-domain, re-listen and runtime-default rows;
 //! - `queue-length.svg`: effective queue length against backlog per OS (measured points solid,
 //!   predicted points hollow);
 //! - `answers.md`: the common questions about `listen()`, answered with numbers that link to
@@ -14,6 +16,7 @@
 //! committed `docs/` is stale.
 
 mod answers;
+mod extras;
 mod results;
 mod svg;
 
@@ -21,6 +24,13 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+
+use crate::experiment::extras::ExtrasReport;
+use crate::experiment::extras::defaults::{MeasureStatus, RuntimeDefault};
+use crate::experiment::extras::local::LocalCase;
+use crate::experiment::extras::relisten::RelistenCase;
+use crate::experiment::extras::udp::UdpListen;
 use crate::plan::Backlog;
 use crate::predict::{self, Limits, OsFamily, Prediction};
 use crate::report::{CaseReport, Report};
@@ -38,11 +48,7 @@ impl SourcedReport {
     /// The file name without `report-` and `.json` (`linux-x86_64`): the prefix of its row
     /// anchors.
     pub fn key(&self) -> String {
-        let stem = self
-            .file_name
-            .strip_suffix(".json")
-            .unwrap_or(&self.file_name);
-        slug(stem.strip_prefix("report-").unwrap_or(stem))
+        file_key(&self.file_name, REPORT_PREFIX)
     }
 
     /// The OS family this report measures, if the model knows it and the run was native (a run
@@ -57,6 +63,79 @@ impl SourcedReport {
     /// The anchor of a case's row in `results.md`.
     pub fn anchor(&self, case: &CaseReport) -> String {
         format!("{}-{}", self.key(), slug(&case.name))
+    }
+}
+
+/// An extras report (`backlog-probe extras --format json`) and the file it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedExtras {
+    /// The file name (`extras-linux-x86_64.json`), used in links and anchors.
+    pub file_name: String,
+    /// The report.
+    pub report: ExtrasReport,
+}
+
+impl SourcedExtras {
+    /// The file name without `extras-` and `.json` (`linux-x86-64`): the prefix of its row
+    /// anchors, the same as the main report's of the same platform (the row names differ).
+    pub fn key(&self) -> String {
+        file_key(&self.file_name, EXTRAS_PREFIX)
+    }
+
+    /// The OS family this report measures, if the model knows it and the run was native.
+    pub fn measured_os(&self) -> Option<OsFamily> {
+        if self.report.environment.emulator.is_some() {
+            return None;
+        }
+        OsFamily::from_target_os(&self.report.environment.target_os)
+    }
+
+    /// The anchor of a UDP row (`linux-x86-64-udp-ipv4`).
+    pub fn udp_anchor(&self, udp: &UdpListen) -> String {
+        format!("{}-udp-{}", self.key(), udp.family)
+    }
+
+    /// The anchor of a Unix-domain row (`linux-x86-64-unix-stream-backlog-5`).
+    pub fn unix_anchor(&self, case: &LocalCase) -> String {
+        format!(
+            "{}-unix-{}-backlog-{}",
+            self.key(),
+            case.socket_type.as_str(),
+            number_slug(case.backlog)
+        )
+    }
+
+    /// The anchor of a re-listen row (`linux-x86-64-relisten-5-then-2`).
+    pub fn relisten_anchor(&self, case: &RelistenCase) -> String {
+        format!(
+            "{}-relisten-{}-then-{}",
+            self.key(),
+            number_slug(case.first_backlog),
+            number_slug(case.second_backlog)
+        )
+    }
+
+    /// The anchor of a runtime-default row (`linux-x86-64-runtime-std-net-tcplistener-bind`).
+    pub fn runtime_anchor(&self, runtime: &RuntimeDefault) -> String {
+        format!("{}-runtime-{}", self.key(), slug(&runtime.api))
+    }
+}
+
+const REPORT_PREFIX: &str = "report-";
+const EXTRAS_PREFIX: &str = "extras-";
+
+/// The file name without `prefix` and `.json`, as a slug.
+fn file_key(file_name: &str, prefix: &str) -> String {
+    let stem = file_name.strip_suffix(".json").unwrap_or(file_name);
+    slug(stem.strip_prefix(prefix).unwrap_or(stem))
+}
+
+/// A backlog in an anchor: `5`, `minus-1` (a bare `-` would vanish in a slug).
+fn number_slug(value: i32) -> String {
+    if value < 0 {
+        format!("minus-{}", value.unsigned_abs())
+    } else {
+        value.to_string()
     }
 }
 
@@ -130,6 +209,7 @@ pub(crate) fn predicted_anchor(os: OsFamily, backlog_slug: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct Corpus<'a> {
     reports: &'a [SourcedReport],
+    extras: &'a [SourcedExtras],
 }
 
 /// A number for the answers page: where it comes from and a link to it.
@@ -159,8 +239,40 @@ impl Figure {
 }
 
 impl<'a> Corpus<'a> {
-    pub(crate) fn new(reports: &'a [SourcedReport]) -> Self {
-        Corpus { reports }
+    pub(crate) fn new(reports: &'a [SourcedReport], extras: &'a [SourcedExtras]) -> Self {
+        Corpus { reports, extras }
+    }
+
+    /// Native extras reports of one OS, in file-name order.
+    pub(crate) fn measured_extras(&self, os: OsFamily) -> Vec<&'a SourcedExtras> {
+        self.extras
+            .iter()
+            .filter(|r| r.measured_os() == Some(os))
+            .collect()
+    }
+
+    /// Extras reports that measure no OS the model knows natively.
+    pub(crate) fn unplaced_extras(&self) -> Vec<&'a SourcedExtras> {
+        self.extras
+            .iter()
+            .filter(|r| r.measured_os().is_none())
+            .collect()
+    }
+
+    /// The first native extras report of `os` that measured `api`, and that measurement.
+    pub(crate) fn runtime_default(
+        &self,
+        os: OsFamily,
+        api: &str,
+    ) -> Option<(&'a SourcedExtras, &'a RuntimeDefault)> {
+        self.measured_extras(os).into_iter().find_map(|sourced| {
+            sourced
+                .report
+                .runtime_defaults
+                .iter()
+                .find(|r| r.api == api && r.status == MeasureStatus::Measured)
+                .map(|r| (sourced, r))
+        })
     }
 
     /// Native reports of one OS, in file-name order.
@@ -239,12 +351,14 @@ impl<'a> Corpus<'a> {
     }
 }
 
-/// Render every documentation file from the reports (sorted by file name first, so the
-/// order the files were found in does not matter).
-pub fn render(reports: &[SourcedReport]) -> Vec<DocFile> {
+/// Render every documentation file from the reports and the extras reports (each sorted by
+/// file name first, so the order the files were found in does not matter).
+pub fn render(reports: &[SourcedReport], extras: &[SourcedExtras]) -> Vec<DocFile> {
     let mut sorted = reports.to_vec();
     sorted.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-    let corpus = Corpus::new(&sorted);
+    let mut sorted_extras = extras.to_vec();
+    sorted_extras.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    let corpus = Corpus::new(&sorted, &sorted_extras);
     vec![
         DocFile {
             path: "results.md",
@@ -261,46 +375,71 @@ pub fn render(reports: &[SourcedReport]) -> Vec<DocFile> {
     ]
 }
 
-/// Read every `report-*.json` in `dir`, sorted by file name.
-pub fn load_reports(dir: &Path) -> Result<Vec<SourcedReport>, DocsError> {
+/// Every `{prefix}*.json` in `dir` parsed as `T`, with its file name, sorted by file name.
+fn load_json<T: DeserializeOwned>(
+    dir: &Path,
+    prefix: &str,
+    what: &str,
+) -> Result<Vec<(String, T)>, DocsError> {
     let entries = fs::read_dir(dir).map_err(|e| {
         DocsError(format!(
             "cannot read report directory {}: {e}",
             dir.display()
         ))
     })?;
-    let mut reports = Vec::new();
+    let mut loaded = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| DocsError(format!("{}: {e}", dir.display())))?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        if !(file_name.starts_with("report-") && file_name.ends_with(".json")) {
+        if !(file_name.starts_with(prefix) && file_name.ends_with(".json")) {
             continue;
         }
         let path = entry.path();
         let text = fs::read_to_string(&path)
             .map_err(|e| DocsError(format!("cannot read {}: {e}", path.display())))?;
-        let report: Report = serde_json::from_str(&text)
-            .map_err(|e| DocsError(format!("{} is not a report: {e}", path.display())))?;
-        reports.push(SourcedReport { file_name, report });
+        let value: T = serde_json::from_str(&text)
+            .map_err(|e| DocsError(format!("{} is not {what}: {e}", path.display())))?;
+        loaded.push((file_name, value));
     }
+    loaded.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(loaded)
+}
+
+/// Read every `report-*.json` in `dir`, sorted by file name; at least one must exist.
+pub fn load_reports(dir: &Path) -> Result<Vec<SourcedReport>, DocsError> {
+    let reports: Vec<SourcedReport> = load_json::<Report>(dir, REPORT_PREFIX, "a report")?
+        .into_iter()
+        .map(|(file_name, report)| SourcedReport { file_name, report })
+        .collect();
     if reports.is_empty() {
         return Err(DocsError(format!(
             "no report-*.json files in {}",
             dir.display()
         )));
     }
-    reports.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     Ok(reports)
 }
 
-/// Regenerate the docs: read the reports in `reports_dir`, write the files into `out_dir`
-/// (created if missing), and return the paths written.
+/// Read every `extras-*.json` (an [`ExtrasReport`]) in `dir`, sorted by file name; there may
+/// be none.
+pub fn load_extras(dir: &Path) -> Result<Vec<SourcedExtras>, DocsError> {
+    Ok(
+        load_json::<ExtrasReport>(dir, EXTRAS_PREFIX, "an extras report")?
+            .into_iter()
+            .map(|(file_name, report)| SourcedExtras { file_name, report })
+            .collect(),
+    )
+}
+
+/// Regenerate the docs: read the reports and extras reports in `reports_dir`, write the files
+/// into `out_dir` (created if missing), and return the paths written.
 pub fn regenerate(reports_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, DocsError> {
     let reports = load_reports(reports_dir)?;
+    let extras = load_extras(reports_dir)?;
     fs::create_dir_all(out_dir)
         .map_err(|e| DocsError(format!("cannot create {}: {e}", out_dir.display())))?;
     let mut written = Vec::new();
-    for file in render(&reports) {
+    for file in render(&reports, &extras) {
         let path = out_dir.join(file.path);
         fs::write(&path, &file.contents)
             .map_err(|e| DocsError(format!("cannot write {}: {e}", path.display())))?;

@@ -4,11 +4,55 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::experiment::extras::fill::FillStop;
 use crate::report::Report;
 
 fn linux_fixture() -> Report {
     serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
         .expect("the fixture is a report")
+}
+
+/// A real `backlog-probe extras --features tokio` run on Linux 6.18.
+fn extras_fixture() -> ExtrasReport {
+    serde_json::from_str(include_str!("../../tests/fixtures/extras-linux.json"))
+        .expect("the fixture is an extras report")
+}
+
+fn sourced_extras(file_name: &str, report: ExtrasReport) -> SourcedExtras {
+    SourcedExtras {
+        file_name: file_name.to_string(),
+        report,
+    }
+}
+
+/// The Linux fixtures, main and extras.
+fn linux_with_extras() -> Vec<DocFile> {
+    render(
+        &[sourced("report-linux-x86_64.json", linux_fixture())],
+        &[sourced_extras("extras-linux-x86_64.json", extras_fixture())],
+    )
+}
+
+/// GitHub's id for a Markdown heading: lowercase, spaces to `-`, other punctuation dropped.
+fn github_heading_id(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every `](page#anchor)` link target in `text` for one page (`""` for in-page links).
+fn links_to(text: &str, page: &str) -> Vec<String> {
+    let marker = format!("]({page}#");
+    text.split(marker.as_str())
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(str::to_string)
+        .collect()
 }
 
 fn sourced(file_name: &str, report: Report) -> SourcedReport {
@@ -74,13 +118,13 @@ fn rendering_is_deterministic_and_order_independent() {
         sourced("report-macos-aarch64.json", macos.clone()),
     ];
     let b = vec![a[1].clone(), a[0].clone()];
-    assert_eq!(render(&a), render(&b));
-    assert_eq!(render(&a), render(&a));
+    assert_eq!(render(&a, &[]), render(&b, &[]));
+    assert_eq!(render(&a, &[]), render(&a, &[]));
 }
 
 #[test]
 fn results_measured_and_predicted_sections() {
-    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())]);
+    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())], &[]);
     let results = file(&files, "results.md");
     // One measured Linux table with a row anchor per case.
     assert!(results.contains("### Measured: Debian 12.0.0"), "{results}");
@@ -112,7 +156,7 @@ fn results_measured_and_predicted_sections() {
 fn a_disagreement_is_shown_and_listed() {
     let mut report = linux_fixture();
     report.cases[1].queue_length = Some(5);
-    let files = render(&[sourced("report-linux-x86_64.json", report)]);
+    let files = render(&[sourced("report-linux-x86_64.json", report)], &[]);
     let results = file(&files, "results.md");
     assert!(
         results.contains("</a>5 | ipv4 | 5 | 7 | 5 | dropped")
@@ -137,7 +181,7 @@ fn a_measured_os_replaces_its_prediction_table() {
     macos.environment.target_os = "macos".into();
     macos.environment.somaxconn.setting = Some(128);
     macos.environment.somaxconn.constant = 128;
-    let files = render(&[sourced("report-macos-aarch64.json", macos)]);
+    let files = render(&[sourced("report-macos-aarch64.json", macos)], &[]);
     let results = file(&files, "results.md");
     assert!(!results.contains("Prediction, not measured: macOS"));
     assert!(results.contains("Prediction, not measured: Linux"));
@@ -152,10 +196,13 @@ fn emulated_and_unknown_reports_are_not_counted_as_an_os() {
     wine.environment.emulator = Some("wine 8.0".into());
     let mut haiku = linux_fixture();
     haiku.environment.target_os = "haiku".into();
-    let files = render(&[
-        sourced("report-windows-wine.json", wine),
-        sourced("report-haiku.json", haiku),
-    ]);
+    let files = render(
+        &[
+            sourced("report-windows-wine.json", wine),
+            sourced("report-haiku.json", haiku),
+        ],
+        &[],
+    );
     let results = file(&files, "results.md");
     assert!(results.contains("Prediction, not measured: Windows"));
     assert!(results.contains(
@@ -166,7 +213,7 @@ fn emulated_and_unknown_reports_are_not_counted_as_an_os() {
 
 #[test]
 fn every_answer_link_resolves() {
-    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())]);
+    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())], &[]);
     let defined = anchors(file(&files, "results.md"));
     let answers = file(&files, "answers.md");
     let links = links_into_results(answers);
@@ -185,7 +232,7 @@ fn every_answer_link_resolves() {
 
 #[test]
 fn svg_marks_measured_solid_and_predicted_hollow() {
-    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())]);
+    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())], &[]);
     let svg = file(&files, "queue-length.svg");
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.ends_with("</svg>\n"));
@@ -254,4 +301,275 @@ fn load_reports_reads_only_report_files() {
     let _ = fs::remove_dir_all(&dir);
     let error = load_reports(&dir).unwrap_err().to_string();
     assert!(error.contains("cannot read report directory"), "{error}");
+}
+
+#[test]
+fn extras_key_and_anchors_are_stable() {
+    let extras = sourced_extras("extras-linux-x86_64.json", extras_fixture());
+    let report = &extras.report;
+    assert_eq!(extras.key(), "linux-x86-64");
+    assert_eq!(extras.udp_anchor(&report.udp[1]), "linux-x86-64-udp-ipv6");
+    assert_eq!(
+        extras.unix_anchor(&report.unix_domain[5]),
+        "linux-x86-64-unix-seqpacket-backlog-5"
+    );
+    assert_eq!(
+        extras.relisten_anchor(&report.relisten[0]),
+        "linux-x86-64-relisten-5-then-2"
+    );
+    assert_eq!(
+        extras.runtime_anchor(&report.runtime_defaults[4]),
+        "linux-x86-64-runtime-python3-socket-listen-1"
+    );
+    // A negative backlog keeps its sign in the anchor instead of colliding with the positive.
+    let mut case = report.relisten[0].clone();
+    case.second_backlog = -2;
+    assert_eq!(
+        extras.relisten_anchor(&case),
+        "linux-x86-64-relisten-5-then-minus-2"
+    );
+}
+
+#[test]
+fn without_extras_the_pages_say_not_measured() {
+    let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())], &[]);
+    let results = file(&files, "results.md");
+    let answers = file(&files, "answers.md");
+    assert!(!results.contains("### Other measurements"), "{results}");
+    assert!(!results.contains("-udp-"));
+    assert!(answers.contains("- **Linux**: not measured here yet; source: `net/ipv4/af_inet.c`"));
+    assert!(!answers.contains("measured on Unix-domain listeners"));
+    assert!(answers.contains("- **Linux**: not measured here yet; by the source: the new value applies; `net/ipv4/af_inet.c`"));
+    assert!(
+        answers.contains(
+            "| Rust std `TcpListener::bind` | 128 → **129** ([model](results.md#linux)) |"
+        )
+    );
+}
+
+#[test]
+fn results_extras_section_has_a_row_per_measurement() {
+    let files = linux_with_extras();
+    let results = file(&files, "results.md");
+    let linux = results
+        .split("## Linux")
+        .nth(1)
+        .and_then(|rest| rest.split("## macOS").next())
+        .unwrap();
+    assert!(
+        linux.contains("### Other measurements: Debian 12.0.0"),
+        "{linux}"
+    );
+    assert!(linux.contains("[`data/extras-linux-x86_64.json`](data/extras-linux-x86_64.json)"));
+    assert!(linux.contains(
+        "| <a id=\"linux-x86-64-udp-ipv4\"></a>ipv4 | 5 | failed at listen: EOPNOTSUPP (95) |"
+    ));
+    assert!(linux.contains("| <a id=\"linux-x86-64-unix-stream-backlog-5\"></a>stream | 5 | ok | 6 | 6 | - | next connect() failed at once: EAGAIN (11) |"));
+    assert!(linux.contains("| <a id=\"linux-x86-64-unix-seqpacket-backlog-0\"></a>seqpacket | 0 | ok | 1 | 1 | - | next connect() failed at once: EAGAIN (11) |"));
+    assert!(linux.contains("| <a id=\"linux-x86-64-relisten-5-then-2\"></a>5 | 2 | ok | 2 | 3 | 3 | next connect() stayed pending |"));
+    assert!(linux.contains("| <a id=\"linux-x86-64-runtime-std-net-tcplistener-bind\"></a>`std::net::TcpListener::bind` | 128 | measured | 128 | - | - |"));
+    assert!(linux.contains("| <a id=\"linux-x86-64-runtime-python3-socket-listen-1\"></a>`python3 socket.listen(-1)` | 0 | measured | 0 | - | - |"));
+    // The Unix listener's fill has no cited backlog, so the column says so.
+    assert!(linux.contains("`std::os::unix::net::UnixListener::bind` | - | measured | - | 4097 |"));
+    // Other OSes have no extras section.
+    assert_eq!(results.matches("### Other measurements").count(), 1);
+}
+
+#[test]
+fn answers_cite_the_extras_rows() {
+    let files = linux_with_extras();
+    let answers = file(&files, "answers.md");
+    assert!(answers.contains("- **Linux**, measured: `listen()` on a bound UDP socket failed with `EOPNOTSUPP (95)` ([ipv4](results.md#linux-x86-64-udp-ipv4), [ipv6](results.md#linux-x86-64-udp-ipv6))"), "{answers}");
+    assert!(answers.contains("- **Windows**: not measured here yet; documented: `WSAEOPNOTSUPP`"));
+    assert!(answers.contains(
+        "stream `listen(0)` **1** ([measured](results.md#linux-x86-64-unix-stream-backlog-0))"
+    ));
+    assert!(answers.contains(": backlog + 1 each time; then the next non-blocking `connect()` failed at once with `EAGAIN (11)`."));
+    assert!(answers.contains("## Does calling `listen()` again change the backlog?"));
+    assert!(answers.contains("`listen(5)` then `listen(2)`: kernel limit **2**, queue **3** ([measured](results.md#linux-x86-64-relisten-5-then-2))"));
+    assert!(answers.contains("The second call's backlog applied. By the source: the new value applies; `net/ipv4/af_inet.c`"));
+    assert!(answers.contains(
+        "- **Windows**: not measured here yet; by the documentation: the old value stays;"
+    ));
+    // The runtimes measured by the extras report are marked measured and linked.
+    assert!(answers.contains("| Rust std `TcpListener::bind` | 128; kernel limit **128** ([measured](results.md#linux-x86-64-runtime-std-net-tcplistener-bind)) → **129** ([model](results.md#linux)) |"));
+    assert!(answers.contains("| tokio / mio `TcpListener::bind`, mio ≥ 1.2.0 | 128; kernel limit **128** ([measured](results.md#linux-x86-64-runtime-tokio-net-tcplistener-bind))"));
+    assert!(answers.contains("| Python `socket.listen(-1)` | 0; kernel limit **0** ([measured](results.md#linux-x86-64-runtime-python3-socket-listen-1)) → **1** ([measured](results.md#linux-x86-64-ipv4-backlog-zero)) |"));
+    // Other OSes keep the model.
+    assert!(
+        answers.contains("128 → **193** ([model](results.md#freebsd-predicted-backlog-somaxconn))")
+    );
+}
+
+#[test]
+fn every_link_with_extras_resolves() {
+    let files = linux_with_extras();
+    let results = file(&files, "results.md");
+    let answers = file(&files, "answers.md");
+    let defined = anchors(results);
+    let from_answers = links_into_results(answers);
+    let extras_links = from_answers
+        .iter()
+        .filter(|l| {
+            ["-udp-", "-unix-", "-relisten-", "-runtime-"]
+                .iter()
+                .any(|k| l.contains(k))
+        })
+        .count();
+    // 2 UDP + 6 Unix-domain + 2 re-listen + 4 runtimes.
+    assert_eq!(extras_links, 14, "{from_answers:?}");
+    for link in from_answers.iter().chain(links_to(results, "").iter()) {
+        assert!(defined.contains(link), "link to missing #{link}");
+    }
+    let headings: BTreeSet<String> = answers
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(github_heading_id)
+        .collect();
+    let into_answers = links_to(results, "answers.md");
+    assert!(!into_answers.is_empty());
+    for link in into_answers {
+        assert!(
+            headings.contains(&link),
+            "results.md links to missing answers.md#{link}"
+        );
+    }
+    // No anchor is defined twice.
+    let ids: Vec<&str> = results
+        .split("id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "duplicate anchors");
+}
+
+#[test]
+fn rendering_with_extras_is_deterministic_and_order_independent() {
+    let mut macos = extras_fixture();
+    macos.environment.target_os = "macos".into();
+    let reports = [sourced("report-linux-x86_64.json", linux_fixture())];
+    let a = vec![
+        sourced_extras("extras-linux-x86_64.json", extras_fixture()),
+        sourced_extras("extras-macos-aarch64.json", macos),
+    ];
+    let b = vec![a[1].clone(), a[0].clone()];
+    assert_eq!(render(&reports, &a), render(&reports, &b));
+    assert_eq!(render(&reports, &a), render(&reports, &a));
+}
+
+#[test]
+fn an_extras_only_os_gets_its_section_and_its_answers() {
+    // A Windows extras report with no main report: the model table stays, the extras section
+    // follows it, and the answers derive the re-listen verdict from the fill alone.
+    let mut windows = extras_fixture();
+    windows.environment.target_os = "windows".into();
+    for case in &mut windows.relisten {
+        case.kernel_queue = None;
+        if let Some(fill) = case.fill.as_mut() {
+            // The Windows model gives the backlog itself: 5 means the first value stayed.
+            fill.queue_length = 5;
+            fill.stop = FillStop::FailedInHandshake;
+        }
+    }
+    for runtime in &mut windows.runtime_defaults {
+        if runtime.api == "std::net::TcpListener::bind" {
+            runtime.kernel_limit = None;
+            runtime.fill = Some(crate::experiment::extras::fill::FillResult {
+                queue_length: 128,
+                stop: FillStop::FailedInHandshake,
+                os_error: None,
+            });
+        }
+    }
+    let files = render(
+        &[sourced("report-linux-x86_64.json", linux_fixture())],
+        &[sourced_extras("extras-windows-x86_64.json", windows)],
+    );
+    let results = file(&files, "results.md");
+    let answers = file(&files, "answers.md");
+    let section = results.split("## Windows").nth(1).unwrap();
+    assert!(section.contains("### Prediction, not measured: Windows"));
+    assert!(section.contains("<a id=\"windows-x86-64-udp-ipv4\"></a>"));
+    assert!(!results.contains("linux-x86-64-udp-ipv4"));
+    assert!(answers.contains("- **Windows**, measured: `listen(5)` then `listen(2)`: queue **5** ([measured](results.md#windows-x86-64-relisten-5-then-2))"), "{answers}");
+    assert!(
+        answers.contains("The first backlog stayed. By the documentation: the old value stays;")
+    );
+    assert!(answers.contains(
+        "128 → **128** ([measured](results.md#windows-x86-64-runtime-std-net-tcplistener-bind)) |"
+    ));
+    assert!(answers.contains("- **Linux**: not measured here yet; source: `net/ipv4/af_inet.c`"));
+    for link in links_into_results(answers) {
+        assert!(anchors(results).contains(&link), "#{link}");
+    }
+}
+
+#[test]
+fn unix_domain_pattern_follows_the_data() {
+    let mut report = extras_fixture();
+    for case in &mut report.unix_domain {
+        if let Some(fill) = case.fill.as_mut() {
+            fill.queue_length = u32::try_from(case.backlog).unwrap();
+        }
+    }
+    let files = render(
+        &[sourced("report-linux-x86_64.json", linux_fixture())],
+        &[sourced_extras("extras-linux-x86_64.json", report)],
+    );
+    let answers = file(&files, "answers.md");
+    assert!(
+        answers.contains(": exactly the backlog each time; then"),
+        "{answers}"
+    );
+    assert!(!answers.contains("backlog + 1 each time"));
+}
+
+#[test]
+fn emulated_extras_are_not_counted_as_an_os() {
+    let mut wine = extras_fixture();
+    wine.environment.target_os = "windows".into();
+    wine.environment.emulator = Some("wine 8.0".into());
+    let files = render(
+        &[sourced("report-linux-x86_64.json", linux_fixture())],
+        &[sourced_extras("extras-windows-wine.json", wine)],
+    );
+    let results = file(&files, "results.md");
+    assert!(!results.contains("### Other measurements"));
+    assert!(results.contains(
+        "- [`data/extras-windows-wine.json`](data/extras-windows-wine.json): ran under wine 8.0, whose TCP is the host's."
+    ));
+}
+
+#[test]
+fn load_extras_reads_only_extras_files() {
+    let dir = std::env::temp_dir().join(format!(
+        "backlog-probe-docs-extras-unit-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("report-linux-x86_64.json"),
+        include_str!("../../tests/fixtures/report-linux.json"),
+    )
+    .unwrap();
+    assert!(load_extras(&dir).unwrap().is_empty());
+    fs::write(
+        dir.join("extras-linux-x86_64.json"),
+        include_str!("../../tests/fixtures/extras-linux.json"),
+    )
+    .unwrap();
+    let extras = load_extras(&dir).unwrap();
+    assert_eq!(extras.len(), 1);
+    assert_eq!(extras[0].file_name, "extras-linux-x86_64.json");
+    // The two kinds share the directory without being mistaken for each other.
+    assert_eq!(load_reports(&dir).unwrap().len(), 1);
+    fs::write(dir.join("extras-broken.json"), "{").unwrap();
+    let error = load_extras(&dir).unwrap_err().to_string();
+    assert!(
+        error.contains("extras-broken.json is not an extras report"),
+        "{error}"
+    );
+    let _ = fs::remove_dir_all(&dir);
 }
