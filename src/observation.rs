@@ -128,3 +128,21 @@ pub struct Observation {
     /// Wall time of the whole case.
     pub duration: Duration,
 }
+
+impl Observation {
+    /// An observation of `spec` before anything was measured: nothing completed, nothing
+    /// accepted, no kernel view.
+    pub fn empty(spec: CaseSpec, setup: Setup) -> Self {
+        Observation {
+            spec,
+            backlog: spec.backlog.value(),
+            setup,
+            completed: 0,
+            fill_end: FillEnd::NotStarted,
+            kernel_queue: None,
+            late: Late::NotWatched,
+            accepted: 0,
+            duration: Duration::ZERO,
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::budget;
 use crate::environment::Environment;
 use crate::experiment;
-use crate::observation::{FillEnd, Late, Observation, Setup};
+use crate::observation::{Observation, Setup};
 use crate::plan::{CaseSpec, Settings};
 use crate::report::{CaseReport, Report, SCHEMA_VERSION, Tool};
 
@@ -36,7 +36,7 @@ pub fn run_cases(
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(spec) = specs.get(index) else { break };
                     let obs = if deadline.is_some_and(|d| Instant::now() >= d) {
-                        not_run(*spec)
+                        Observation::empty(*spec, Setup::NotRun)
                     } else {
                         experiment::run_case_until(*spec, settings, budget, deadline)
                     };
@@ -52,21 +52,6 @@ pub fn run_cases(
         .into_iter()
         .flatten()
         .collect()
-}
-
-/// The observation of a case the run's deadline kept from starting.
-fn not_run(spec: CaseSpec) -> Observation {
-    Observation {
-        spec,
-        backlog: spec.backlog.value(),
-        setup: Setup::NotRun,
-        completed: 0,
-        fill_end: FillEnd::NotStarted,
-        kernel_queue: None,
-        late: Late::NotWatched,
-        accepted: 0,
-        duration: Duration::ZERO,
-    }
 }
 
 /// Run every case and build the report.

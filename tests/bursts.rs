@@ -18,18 +18,7 @@ use backlog_probe::burst_report::{BurstReport, ClientOutcome};
 const REPEATS: usize = 6;
 
 fn run_burst(sysctls: &[&str], extra: &[&str]) -> Result<BurstReport, String> {
-    let mut args = vec!["burst", "--quiet", "--format", "json"];
-    for sysctl in sysctls {
-        args.extend(["--sysctl", sysctl]);
-    }
-    args.extend(extra);
-    let output = common::backlog_probe(&args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(2) && stderr.contains("network namespace") {
-        return Err(format!("skipped: {}", stderr.trim()));
-    }
-    assert!(output.status.success(), "{args:?}: {stderr}");
-    Ok(serde_json::from_slice(&output.stdout).expect("a JSON burst report"))
+    common::in_world("burst", sysctls, extra)
 }
 
 /// What holds in every Linux burst far above the queue:

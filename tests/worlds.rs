@@ -12,18 +12,7 @@ use serde::Serialize;
 
 /// Run the binary in a world; `Err` carries the reason to skip.
 fn run_world(sysctls: &[&str], extra: &[&str]) -> Result<Report, String> {
-    let mut args = vec!["run", "--quiet", "--format", "json"];
-    for sysctl in sysctls {
-        args.extend(["--sysctl", sysctl]);
-    }
-    args.extend(extra);
-    let output = common::backlog_probe(&args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(2) && stderr.contains("network namespace") {
-        return Err(format!("skipped: {}", stderr.trim()));
-    }
-    assert!(output.status.success(), "{args:?}: {stderr}");
-    Ok(serde_json::from_slice(&output.stdout).expect("a JSON report"))
+    common::in_world("run", sysctls, extra)
 }
 
 /// What a world's snapshot holds: the knobs as read back inside the namespace and the stable

@@ -284,17 +284,7 @@ pub fn run_case_until(
 ) -> Observation {
     let started = Instant::now();
     let backlog = spec.backlog.value();
-    let mut obs = Observation {
-        spec,
-        backlog,
-        setup: Setup::Listening,
-        completed: 0,
-        fill_end: FillEnd::NotStarted,
-        kernel_queue: None,
-        late: Late::NotWatched,
-        accepted: 0,
-        duration: Duration::ZERO,
-    };
+    let mut obs = Observation::empty(spec, Setup::Listening);
     let listener = match open_listener(spec.family, backlog) {
         Ok(listener) => listener,
         Err((stage, error)) => {

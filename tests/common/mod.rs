@@ -60,3 +60,24 @@ pub fn backlog_probe(args: &[&str]) -> Output {
         .output()
         .expect("the binary runs")
 }
+
+/// Run a subcommand (`run`, `burst`) in a world made by `--sysctl` and parse its JSON output;
+/// `Err` carries the reason to skip when this machine cannot make a network namespace.
+pub fn in_world<T: serde::de::DeserializeOwned>(
+    subcommand: &str,
+    sysctls: &[&str],
+    extra: &[&str],
+) -> Result<T, String> {
+    let mut args = vec![subcommand, "--quiet", "--format", "json"];
+    for sysctl in sysctls {
+        args.extend(["--sysctl", sysctl]);
+    }
+    args.extend(extra);
+    let output = backlog_probe(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(2) && stderr.contains("network namespace") {
+        return Err(format!("skipped: {}", stderr.trim()));
+    }
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    Ok(serde_json::from_slice(&output.stdout).expect("a JSON report"))
+}
