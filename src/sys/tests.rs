@@ -112,3 +112,27 @@ fn the_emulator_is_named_consistently() {
         );
     }
 }
+
+/// Network namespaces and per-namespace counters are Linux's; elsewhere the functions say
+/// "unsupported" rather than pretending. (On Linux the namespace functions themselves are
+/// exercised by tests/worlds.rs in a child process, never in the test process, which would
+/// otherwise change the host's sysctls.)
+#[test]
+fn namespace_functions_answer_per_os() {
+    if std::env::consts::OS == "linux" {
+        let counters = listen_counters().expect("/proc/net/netstat TcpExt");
+        assert!(counters.listen_drops >= counters.listen_overflows);
+        assert_eq!(set_sysctl("net/../../etc", 1), Err(SysctlError::Unknown));
+    } else {
+        assert_eq!(listen_counters(), None);
+        assert_eq!(set_sysctl("net.core.somaxconn", 1), Err(SysctlError::Unsupported));
+        assert_eq!(enter_network_namespace(), Err(NamespaceError::Unsupported));
+    }
+}
+
+/// The Ctrl-C handler installs, and nothing has interrupted the tests.
+#[test]
+fn the_interrupt_handler_installs() {
+    install_interrupt_handler().expect("the handler installs");
+    assert!(!interrupted());
+}
