@@ -43,19 +43,19 @@ pub struct Cli {
 enum Command {
     /// Run the experiments and print a report.
     Run(RunArgs),
-    /// Combine reports from several machines (`run --format json` output) into one
-    /// cross-OS table.
-    Merge(MergeArgs),
+    /// Connect many clients at once to a listener that does not accept, and report what each
+    /// one got: accepted, half-open, reset, refused, still pending.
+    Burst(crate::burst_cli::BurstArgs),
     /// Beyond one TCP listen(): UDP, Unix-domain listeners, listen() twice, runtime defaults.
     Extras(ExtrasArgs),
     /// Bind a loopback listener, fill its queue, print its address, and keep it full until
     /// Ctrl-C or --for SECS.
     Hold(HoldArgs),
+    /// Combine reports from several machines (`run --format json` output) into one
+    /// cross-OS table.
+    Merge(MergeArgs),
     /// Regenerate docs/ (results.md, answers.md, queue-length.svg) from report JSON files.
     Docs(DocsArgs),
-    /// Connect many clients at once to a listener that does not accept, and report what each
-    /// one got: accepted, half-open, reset, refused, still pending.
-    Burst(crate::burst_cli::BurstArgs),
 }
 
 /// Output format of `merge`.
