@@ -125,7 +125,10 @@ fn namespace_functions_answer_per_os() {
         assert_eq!(set_sysctl("net/../../etc", 1), Err(SysctlError::Unknown));
     } else {
         assert_eq!(listen_counters(), None);
-        assert_eq!(set_sysctl("net.core.somaxconn", 1), Err(SysctlError::Unsupported));
+        assert_eq!(
+            set_sysctl("net.core.somaxconn", 1),
+            Err(SysctlError::Unsupported)
+        );
         assert_eq!(enter_network_namespace(), Err(NamespaceError::Unsupported));
     }
 }
