@@ -101,16 +101,3 @@ mod tests {
         assert_eq!((view.queued, view.limit), (0, 7));
     }
 }
-
-/// Network namespaces are Linux's.
-pub fn enter_network_namespace() -> Result<(), super::NamespaceError> {
-    Err(super::NamespaceError::Unsupported)
-}
-/// Per-namespace sysctls are Linux's.
-pub fn set_sysctl(_key: &str, _value: i64) -> Result<i64, super::SysctlError> {
-    Err(super::SysctlError::Unsupported)
-}
-/// Not read on this OS (its counters are system-wide, not per namespace).
-pub fn listen_counters() -> Option<super::ListenCounters> {
-    None
-}

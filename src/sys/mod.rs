@@ -100,6 +100,11 @@ pub use unix::{
     is_would_block, wait_readable, wait_writable,
 };
 
+#[cfg(not(target_os = "linux"))]
+mod no_namespaces;
+#[cfg(not(target_os = "linux"))]
+pub use no_namespaces::*;
+
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]

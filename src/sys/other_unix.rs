@@ -42,16 +42,3 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
 pub fn backlog_meaning(_backlog: i32) -> Option<String> {
     None
 }
-
-/// Network namespaces are Linux's.
-pub fn enter_network_namespace() -> Result<(), super::NamespaceError> {
-    Err(super::NamespaceError::Unsupported)
-}
-/// Per-namespace sysctls are Linux's.
-pub fn set_sysctl(_key: &str, _value: i64) -> Result<i64, super::SysctlError> {
-    Err(super::SysctlError::Unsupported)
-}
-/// Not read on this OS (its counters are system-wide, not per namespace).
-pub fn listen_counters() -> Option<super::ListenCounters> {
-    None
-}
