@@ -1,6 +1,6 @@
-//! The naive baseline that `examples/bench.rs` compares backlog-probe against: the same cases,
-//! one at a time, each connection with a fixed deadline, the way a quick hand-written probe does
-//! it. It is deliberately simple and slow: a case only ends when one connect times out.
+//! The naive baseline that `benches/default_run.rs` compares backlog-probe against: the same
+//! cases, one at a time, each connection with a fixed deadline, the way a quick hand-written
+//! probe does it. It is deliberately simple and slow: a case only ends when one connect times out.
 //!
 //! `cargo run --release --example naive_probe` prints one line per case.
 

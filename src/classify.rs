@@ -101,6 +101,14 @@ pub fn classify(obs: &Observation) -> Overflow {
             Some("not run: the run deadline passed first".into()),
         );
     }
+    if let Setup::Lost { detail } = &obs.setup {
+        return verdict(
+            OverflowKind::Inconclusive,
+            None,
+            None,
+            Some(format!("lost: {detail}")),
+        );
+    }
     if let Setup::Failed { stage, error } = &obs.setup {
         let kind = match stage {
             SetupStage::Listen => OverflowKind::ListenFailed,
@@ -381,6 +389,15 @@ mod tests {
                 },
                 FillEnd::NotStarted,
                 OverflowKind::Unavailable,
+                None,
+            ),
+            (
+                "worker lost",
+                Setup::Lost {
+                    detail: "worker exited with status 101".into(),
+                },
+                FillEnd::NotStarted,
+                OverflowKind::Inconclusive,
                 None,
             ),
             (

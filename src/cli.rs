@@ -56,6 +56,10 @@ enum Command {
     Merge(MergeArgs),
     /// Regenerate docs/ (results.md, answers.md, queue-length.svg) from report JSON files.
     Docs(DocsArgs),
+    /// Internal: run a share of `run`'s cases for a parent `backlog-probe run` (a job as JSON on
+    /// stdin, one finished case per line on stdout). See the `fanout` module.
+    #[command(hide = true)]
+    Worker,
 }
 
 /// Output format of `merge`.
@@ -226,6 +230,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run_command(&args).map(|()| ExitCode::SUCCESS),
+        Command::Worker => worker_command().map(|()| ExitCode::SUCCESS),
         Command::Merge(args) => merge_command(&args).map(|()| ExitCode::SUCCESS),
         Command::Extras(args) => {
             extras_command(&args);
@@ -384,16 +389,33 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
             "backlog-probe: running {total} cases (each takes about 1-2 s; they run concurrently)"
         ));
     }
-    let progress = |obs: &crate::observation::Observation| {
-        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if !args.quiet {
-            let case = CaseReport::from_observation(obs);
-            progress_message(&progress_line(n, total, &case));
+    let progress = |event: run::RunEvent<'_>| match event {
+        run::RunEvent::Finished(case) => {
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if !args.quiet {
+                progress_message(&progress_line(n, total, case));
+            }
+        }
+        run::RunEvent::Spread {
+            workers,
+            budget_per_process,
+        } => {
+            if !args.quiet {
+                progress_message(&format!(
+                    "backlog-probe: one process may hold {budget_per_process} descriptors, too few for every case at once; running the cases in {workers} worker processes"
+                ));
+            }
         }
     };
+    // Worker processes (where one process's descriptor limit cannot hold every case at once)
+    // are this same binary; without a path to it, everything runs here.
+    let program = std::env::current_exe().ok();
+    let fanout = program
+        .as_deref()
+        .map_or(run::Fanout::InProcess, run::Fanout::Workers);
     let report = match world.as_mut() {
-        Some(world) => world.counted(|| run::run_report(&specs, &settings, &progress)),
-        None => run::run_report(&specs, &settings, &progress),
+        Some(world) => world.counted(|| run::run_report(&specs, &settings, fanout, &progress)),
+        None => run::run_report(&specs, &settings, fanout, &progress),
     };
     let report = crate::report::Report { world, ..report };
     let cut_short: Vec<&str> = report
@@ -423,6 +445,29 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
         FormatChoice::Markdown => Format::Markdown,
     };
     write_stdout(&export::render(&report, format));
+    Ok(())
+}
+
+/// The hidden `worker` subcommand: read a [`Job`](crate::fanout::Job) from stdin, run its
+/// cases in this process, and write one [`Finished`](crate::fanout::Finished) line per case to
+/// stdout as each ends.
+fn worker_command() -> Result<(), UsageError> {
+    let mut input = String::new();
+    io::Read::read_to_string(&mut io::stdin(), &mut input)
+        .map_err(|e| UsageError(format!("worker: could not read the job: {e}")))?;
+    let job: crate::fanout::Job =
+        serde_json::from_str(&input).map_err(|e| UsageError(format!("worker: not a job: {e}")))?;
+    let specs: Vec<plan::CaseSpec> = job.cases.iter().map(|(_, spec)| *spec).collect();
+    run::run_cases(&specs, &job.settings, &|position, obs| {
+        let finished = crate::fanout::Finished {
+            index: job.cases[position].0,
+            case: CaseReport::from_observation(obs),
+        };
+        if let Ok(mut line) = serde_json::to_string(&finished) {
+            line.push('\n');
+            write_stdout(&line);
+        }
+    });
     Ok(())
 }
 
@@ -495,6 +540,14 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_worker_subcommand_is_the_one_fanout_starts_and_is_hidden() {
+        let cli = Cli::try_parse_from(["backlog-probe", crate::fanout::WORKER_SUBCOMMAND]).unwrap();
+        assert!(matches!(cli.command, Command::Worker));
+        let help = Cli::command().render_help().to_string();
+        assert!(!help.contains("worker"), "{help}");
     }
 
     #[test]

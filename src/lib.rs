@@ -9,7 +9,8 @@
 //!
 //! ```text
 //! plan (cases) ─► run (concurrent, fd budget) ─► experiment::run_case ─► Observation (raw facts)
-//!                                                                            │
+//!                  └ fanout: worker processes when one process               │
+//!                    cannot hold every case's descriptors                     │
 //!                                  classify (pure) ◄─────────────────────────┘
 //!                                        │
 //!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
@@ -46,6 +47,7 @@ pub mod docs;
 pub mod environment;
 pub mod experiment;
 pub mod export;
+pub mod fanout;
 pub mod merge;
 pub mod observation;
 pub mod os_error;

@@ -24,6 +24,12 @@ pub enum Setup {
     Listening,
     /// The run's deadline passed before the case started.
     NotRun,
+    /// The worker process that ran the case ended without reporting it (it crashed, or was
+    /// ended at the run's ceiling); nothing is known about the case.
+    Lost {
+        /// How the worker ended.
+        detail: String,
+    },
     /// A step failed with a raw OS error.
     Failed {
         /// Which step.
@@ -82,7 +88,8 @@ pub enum FillEnd {
     },
 }
 
-/// What the pending client did once one connection had been accepted.
+/// What the pending client did once the server started accepting (one connection at once, the
+/// rest while the harness watched).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Late {
     /// No client was pending (the overflow was an error, or there was none).
@@ -121,7 +128,7 @@ pub struct Observation {
     pub fill_end: FillEnd,
     /// The kernel's view of the queue when the fill ended.
     pub kernel_queue: Option<KernelQueue>,
-    /// What the pending client did after one accept.
+    /// What the pending client did once the server started accepting.
     pub late: Late,
     /// Connections the server accepted in all.
     pub accepted: u32,

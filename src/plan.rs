@@ -37,7 +37,7 @@ impl fmt::Display for Family {
 }
 
 /// A backlog as the user names it: a number, or the platform's `SOMAXCONN` constant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Backlog {
     /// This exact value is passed to `listen()`.
     Value(i32),
@@ -147,7 +147,7 @@ pub fn parse_backlog_list(text: &str) -> Result<Vec<Backlog>, BacklogParseError>
 }
 
 /// One experiment: a family and a backlog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CaseSpec {
     /// Loopback family.
     pub family: Family,

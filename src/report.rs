@@ -30,9 +30,10 @@
 //!   - `name` (string): `ipv4_backlog_zero`, ...; `family`: `"ipv4"` | `"ipv6"`;
 //!     `backlog` (i32): the value passed to `listen()`; `label`: `"0"`, `"somaxconn"`,
 //!     `"i32::min"`, ...; `backlog_meaning`: what the OS documents for this value, or null.
-//!   - `listen`: `{"ok": bool, "failed_at": null | "socket" | "bind" | "listen" | "not_run",
-//!     "os_error": null | {...}}` (`not_run`: the run's `--deadline` passed before the case
-//!     started).
+//!   - `listen`: `{"ok": bool, "failed_at": null | "socket" | "bind" | "listen" | "not_run" |
+//!     "lost", "os_error": null | {...}}` (`not_run`: the run's `--deadline` passed before the
+//!     case started; `lost`: the worker process running the case ended without reporting it,
+//!     see [`run`](crate::run)).
 //!   - `queue_length` (integer or null): connections the client completed, one at a time,
 //!     before the first overflow; with overflow `none`, the cap. Null when it was not measured:
 //!     the listener never came up, or the harness's own limits (descriptors, `--deadline`) cut
@@ -155,6 +156,14 @@ impl CaseReport {
                 ListenReport {
                     ok: false,
                     failed_at: Some("not_run".to_string()),
+                    os_error: None,
+                },
+                None,
+            ),
+            Setup::Lost { .. } => (
+                ListenReport {
+                    ok: false,
+                    failed_at: Some("lost".to_string()),
                     os_error: None,
                 },
                 None,

@@ -1,5 +1,7 @@
-//! Runs cases concurrently within the process's descriptor budget.
+//! Runs cases concurrently within the process's descriptor budget, and across worker
+//! processes when one budget cannot hold them all at once (see [`crate::fanout`]).
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -7,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::budget;
 use crate::environment::Environment;
 use crate::experiment;
+use crate::fanout;
 use crate::observation::{Observation, Setup};
 use crate::plan::{CaseSpec, Settings};
 use crate::report::{CaseReport, Report, SCHEMA_VERSION, Tool};
@@ -15,12 +18,23 @@ use crate::report::{CaseReport, Report, SCHEMA_VERSION, Tool};
 /// bounds threads for long user-given lists rather than CPU.
 const MAX_CONCURRENT_CASES: usize = 64;
 
-/// Run every case; cases run concurrently, the connects inside a case stay sequential.
-/// `on_done` is called from worker threads as each case finishes (for progress output).
+/// Where cases run.
+#[derive(Debug, Clone, Copy)]
+pub enum Fanout<'a> {
+    /// All in this process, within its descriptor budget (cases that do not fit wait their turn).
+    InProcess,
+    /// In worker processes of this program (the `backlog-probe` binary) when the estimated
+    /// descriptor needs exceed this process's budget; in this process otherwise.
+    Workers(&'a Path),
+}
+
+/// Run every case in this process; cases run concurrently, the connects inside a case stay
+/// sequential. `on_done` is called from worker threads with the case's index as each case
+/// finishes (for progress output).
 pub fn run_cases(
     specs: &[CaseSpec],
     settings: &Settings,
-    on_done: &(dyn Fn(&Observation) + Sync),
+    on_done: &(dyn Fn(usize, &Observation) + Sync),
 ) -> Vec<Observation> {
     let (_, budget) = budget::process_budget();
     let deadline = settings
@@ -40,7 +54,7 @@ pub fn run_cases(
                     } else {
                         experiment::run_case_until(*spec, settings, budget, deadline)
                     };
-                    on_done(&obs);
+                    on_done(index, &obs);
                     results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(obs);
                 }
             });
@@ -54,25 +68,89 @@ pub fn run_cases(
         .collect()
 }
 
-/// Run every case and build the report.
+/// What a run tells its caller while it goes (for progress output).
+#[derive(Debug, Clone, Copy)]
+pub enum RunEvent<'a> {
+    /// The cases do not fit one process's descriptor budget together and are spread over this
+    /// many worker processes.
+    Spread {
+        /// Worker processes.
+        workers: usize,
+        /// The descriptor budget of each.
+        budget_per_process: usize,
+    },
+    /// A case finished.
+    Finished(&'a CaseReport),
+}
+
+/// Run every case and build the report. `on_event` hears how the cases are spread and sees
+/// each case as it finishes.
 pub fn run_report(
     specs: &[CaseSpec],
     settings: &Settings,
-    on_done: &(dyn Fn(&Observation) + Sync),
+    fanout: Fanout<'_>,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
 ) -> Report {
-    let environment = Environment::detect();
-    let observations = run_cases(specs, settings, on_done);
+    let on_done = &|case: &CaseReport| on_event(RunEvent::Finished(case));
+    // The descriptor limit is raised before anything else, so the environment reports it and
+    // the plan below uses it.
+    let (_, budget) = budget::process_budget();
+    let split = match fanout {
+        Fanout::InProcess => None,
+        Fanout::Workers(program) => {
+            worker_groups(specs, settings, budget.total()).map(|groups| (program, groups))
+        }
+    };
+    if let (Some((_, groups)), Some(total)) = (&split, budget.total()) {
+        on_event(RunEvent::Spread {
+            workers: groups.len(),
+            budget_per_process: total,
+        });
+    }
+    // Detecting the environment may start a program (os_info runs lsb_release), so it runs
+    // beside the cases rather than before them.
+    let (environment, cases) = std::thread::scope(|scope| {
+        let environment = scope.spawn(Environment::detect);
+        let cases = match &split {
+            Some((program, groups)) => {
+                fanout::run_in_workers(program, specs, settings, groups, on_done)
+            }
+            None => run_cases(specs, settings, &|_, obs| {
+                on_done(&CaseReport::from_observation(obs));
+            })
+            .iter()
+            .map(CaseReport::from_observation)
+            .collect(),
+        };
+        let environment = environment.join().unwrap_or_else(|_| Environment::detect());
+        (environment, cases)
+    });
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),
         environment,
         settings: *settings,
-        cases: observations
-            .iter()
-            .map(CaseReport::from_observation)
-            .collect(),
+        cases,
         world: None,
     };
     crate::predict::annotate(&mut report);
     report
+}
+
+/// The worker groups for `specs`, or `None` when one process can run them all at once: the OS
+/// sets no descriptor limit, a need cannot be estimated, or the needs fit the budget.
+fn worker_groups(
+    specs: &[CaseSpec],
+    settings: &Settings,
+    budget_total: Option<usize>,
+) -> Option<Vec<Vec<usize>>> {
+    let total = budget_total?;
+    let needs: Vec<usize> = experiment::descriptor_needs(specs, settings.cap)
+        .into_iter()
+        .collect::<Option<_>>()?;
+    if needs.iter().sum::<usize>() <= total {
+        return None;
+    }
+    let groups = fanout::groups(&needs, total, fanout::MAX_WORKERS);
+    (groups.len() > 1).then_some(groups)
 }

@@ -600,7 +600,7 @@ fn overflow_sentence(corpus: &Corpus<'_>, os: OsFamily) -> String {
                 .map_or(0, |r| r.report.settings.cap);
             let late = match (case.late_completion.kind, case.late_completion.elapsed_ms) {
                 (LateKind::Completed, Some(ms)) => format!(
-                    "; once the server accepted one connection, the waiting client got in {} later",
+                    "; once the server started accepting, the waiting client got in {} after its connect()",
                     seconds(ms)
                 ),
                 (LateKind::Pending, _) => {

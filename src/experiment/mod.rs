@@ -16,8 +16,10 @@
 //!    (and, where the OS has a kernel view, not queued by the kernel), or failed. Stop at the cap.
 //! 4. Read the kernel's view of the queue.
 //! 5. Accept one connection and watch the pending client: late completion, still pending, or
-//!    failure.
-//! 6. Accept everything still queued and count it; close every socket.
+//!    failure. The watch lasts until the client's SYN is retransmitted (about a second of idle
+//!    time), so meanwhile the queued connections are accepted and counted and the completed
+//!    clients closed, in small slices between looks at the pending client.
+//! 6. Accept whatever is still queued and count it; close every socket.
 //!
 //! Every wait has a deadline (see the constants in `sys`), and every socket is closed when the
 //! function returns, whatever happened.
@@ -25,6 +27,7 @@
 pub mod burst;
 pub mod extras;
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -230,6 +233,13 @@ fn close_abortively(connection: Socket) {
 /// returns the count. Every queued connection completed its handshake already, so the listener
 /// is readable at once; the short poll only catches a straggler.
 pub(crate) fn drain(listener: &Socket, run_deadline: Option<Instant>) -> u32 {
+    drain_expecting(listener, run_deadline, None)
+}
+
+/// [`drain`], told how many connections the clients saw complete and the listener has not yet
+/// given back: once that many are accepted and the queue is empty, nothing is left to wait for,
+/// so the straggler poll is skipped. More than `expected` are still accepted and counted.
+fn drain_expecting(listener: &Socket, run_deadline: Option<Instant>, expected: Option<u32>) -> u32 {
     let mut accepted = 0;
     let own = Instant::now() + DRAIN_DEADLINE;
     let deadline = run_deadline.map_or(own, |d| d.min(own));
@@ -240,6 +250,9 @@ pub(crate) fn drain(listener: &Socket, run_deadline: Option<Instant>) -> u32 {
                 accepted += 1;
             }
             Err(e) if e.raw_os_error().is_some_and(sys::is_would_block) => {
+                if expected.is_some_and(|expected| accepted >= expected) {
+                    break;
+                }
                 if !sys::wait_readable(listener, DRAIN_POLL).unwrap_or(false) {
                     break;
                 }
@@ -257,16 +270,133 @@ pub(crate) fn drain(listener: &Socket, run_deadline: Option<Instant>) -> u32 {
     accepted
 }
 
+/// Connections accepted, or clients closed, per slice of clean-up work between two looks at
+/// the pending client: small enough that the completion time stays within about a millisecond.
+const CLEANUP_SLICE: usize = 32;
+
+/// What the watch on the pending client saw.
+struct LateWatch {
+    late: Late,
+    /// Connections accepted during the watch (the late client's among them if it got in).
+    accepted: u32,
+    /// The pending client, if it connected (closed with the others).
+    connected: Option<Socket>,
+}
+
+/// Watch the pending client for `LATE_WINDOW` after a slot was freed. The wait for a SYN
+/// retransmission is about a second of idle time, so the queued connections are accepted and
+/// the completed clients closed in the meantime, in small slices between looks at the client:
+/// the clean-up of thousands of connections overlaps the wait instead of following it. Accepting
+/// more than the one connection changes nothing the watch measures: the pending client needs
+/// one free slot, and it has at least that from the start of the watch.
+fn watch_late(
+    listener: &Socket,
+    client: Socket,
+    clients: &mut VecDeque<Socket>,
+    connect_started: Instant,
+    deadline: Option<Instant>,
+) -> LateWatch {
+    let until = Instant::now() + bounded(sys::LATE_WINDOW, deadline);
+    let mut accepted = 0;
+    let mut queue_empty = false;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        // With clean-up work left, only peek at the client; otherwise wait for it.
+        let busy = !queue_empty || !clients.is_empty();
+        let wait = if busy { Duration::ZERO } else { left };
+        let late = match wait_for_outcome(&client, wait) {
+            Ok(true) => match client.take_error() {
+                Ok(None) => {
+                    let after = connect_started.elapsed();
+                    return LateWatch {
+                        late: Late::Completed { after },
+                        accepted,
+                        connected: Some(client),
+                    };
+                }
+                Ok(Some(e)) | Err(e) => Late::Failed {
+                    error: os_error_of(&e),
+                    after: connect_started.elapsed(),
+                },
+            },
+            Ok(false) if left.is_zero() || !busy => Late::StillPending {
+                watched: connect_started.elapsed(),
+            },
+            Ok(false) => {
+                let before = accepted;
+                accepted += accept_some(listener, CLEANUP_SLICE);
+                queue_empty = accepted - before < CLEANUP_SLICE as u32;
+                // The oldest clients were queued first, so their server ends are the ones just
+                // closed: closing them now sends nothing more.
+                for _ in 0..CLEANUP_SLICE {
+                    if clients.pop_front().is_none() {
+                        break;
+                    }
+                }
+                continue;
+            }
+            Err(e) => Late::Failed {
+                error: os_error_of(&e),
+                after: connect_started.elapsed(),
+            },
+        };
+        return LateWatch {
+            late,
+            accepted,
+            connected: None,
+        };
+    }
+}
+
+/// Accept up to `most` connections that are queued now, without waiting, closing each at once.
+fn accept_some(listener: &Socket, most: usize) -> u32 {
+    let mut accepted = 0;
+    for _ in 0..most {
+        match listener.accept() {
+            Ok((connection, _)) => {
+                close_abortively(connection);
+                accepted += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    accepted
+}
+
 /// Estimate the descriptors a case needs from the kernel's stored limit: the limit plus a couple
 /// of clients. Where the OS queues more than its stored limit (FreeBSD's 3/2 factor), the case
 /// grows its reservation as it goes.
 fn descriptor_estimate(listener: &Socket, cap: u32, budget: &FdBudget) -> usize {
     let clients = match sys::kernel_queue(listener) {
-        Some(view) => (view.limit as usize).saturating_add(2),
+        Some(view) => clients_for_limit(view.limit, cap),
         // Without a kernel view, claim the whole budget so the case can never starve midway.
-        None => budget.total().unwrap_or(cap as usize),
+        None => budget.total().unwrap_or(cap as usize).min(cap as usize + 1),
     };
-    clients.min(cap as usize + 1) + OVERHEAD
+    clients + OVERHEAD
+}
+
+/// Descriptors each case will need, from the kernel's stored limit of a listener opened with
+/// the case's backlog and closed again: a scheduling estimate for spreading cases over worker
+/// processes, never a result. `None` where the OS shows no stored limit. A case whose listener
+/// cannot be set up needs only its overhead.
+pub fn descriptor_needs(specs: &[CaseSpec], cap: u32) -> Vec<Option<usize>> {
+    specs
+        .iter()
+        .map(
+            |spec| match open_listener(spec.family, spec.backlog.value()) {
+                Ok(listener) => sys::kernel_queue(&listener.socket)
+                    .map(|view| clients_for_limit(view.limit, cap) + OVERHEAD),
+                Err(_) => Some(OVERHEAD),
+            },
+        )
+        .collect()
+}
+
+/// Clients to reserve for a queue whose stored limit is `limit`: the limit plus two as slack
+/// (for the pending client, and for an OS that queues past its stored limit; a case that needs
+/// more grows its reservation as it goes), never more than the cap allows.
+fn clients_for_limit(limit: u32, cap: u32) -> usize {
+    (limit as usize).saturating_add(2).min(cap as usize + 1)
 }
 
 /// Run one experiment.
@@ -387,6 +517,7 @@ pub fn run_case_until(
     obs.completed = clients.len() as u32;
     obs.kernel_queue = sys::kernel_queue(&listener.socket);
 
+    let mut clients = VecDeque::from(clients);
     if let Some((client, connect_started)) = pending {
         // Free one slot, then watch whether the pending client gets in.
         if sys::wait_readable(&listener.socket, bounded(ACCEPT_WAIT, deadline)).unwrap_or(false) {
@@ -395,28 +526,28 @@ pub fn run_case_until(
                 obs.accepted += 1;
             }
         }
-        obs.late = match wait_for_outcome(&client, bounded(sys::LATE_WINDOW, deadline)) {
-            Ok(true) => match client.take_error() {
-                Ok(None) => {
-                    let after = connect_started.elapsed();
-                    clients.push(client);
-                    Late::Completed { after }
-                }
-                Ok(Some(e)) | Err(e) => Late::Failed {
-                    error: os_error_of(&e),
-                    after: connect_started.elapsed(),
-                },
-            },
-            Ok(false) => Late::StillPending {
-                watched: connect_started.elapsed(),
-            },
-            Err(e) => Late::Failed {
-                error: os_error_of(&e),
-                after: connect_started.elapsed(),
-            },
-        };
+        let watch = watch_late(
+            &listener.socket,
+            client,
+            &mut clients,
+            connect_started,
+            deadline,
+        );
+        obs.late = watch.late;
+        obs.accepted += watch.accepted;
+        if let Some(client) = watch.connected {
+            clients.push_back(client);
+        }
     }
-    obs.accepted += drain(&listener.socket, deadline);
+    // Every client that completed has a connection the listener owes: the pending one counts
+    // once it got in; one still pending may yet arrive, so then the drain waits for stragglers.
+    let owed = match obs.late {
+        Late::Completed { .. } => Some(obs.completed + 1),
+        Late::NotWatched => Some(obs.completed),
+        Late::StillPending { .. } | Late::Failed { .. } => None,
+    }
+    .map(|owed| owed.saturating_sub(obs.accepted));
+    obs.accepted += drain_expecting(&listener.socket, deadline, owed);
     if passed(deadline) {
         // The deadline cut the late watch or the drain short: the counts are not final.
         obs.fill_end = FillEnd::DeadlineReached {

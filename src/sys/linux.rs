@@ -20,8 +20,9 @@ pub const ADMISSION_GRACE: Duration = Duration::from_millis(200);
 /// so 1.5 s tells "still unanswered" from "answered by the first retransmit".
 pub const PENDING_DEADLINE: Duration = Duration::from_millis(1500);
 
-/// After one accept frees a slot, how long to watch the pending client. Its SYN is retransmitted
-/// at 1, 2, 3 s (Linux >= 6.5) or 1, 3 s (older kernels) after the first; 3.5 s covers both.
+/// After the first accept frees a slot, how long to watch the pending client. Its SYN is
+/// retransmitted at 1, 2, 3 s (Linux >= 6.5) or 1, 3 s (older kernels) after the first; 3.5 s
+/// covers both.
 pub const LATE_WINDOW: Duration = Duration::from_millis(3500);
 
 /// `getsockopt(TCP_INFO)` on a listener: `tcpi_unacked` is `sk_ack_backlog` (children ready for

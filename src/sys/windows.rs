@@ -20,7 +20,7 @@ pub const ADMISSION_GRACE: Duration = PENDING_DEADLINE;
 /// reports WSAECONNREFUSED after about 2 s (2002–2011 ms on windows-latest for a closed loopback
 /// port, unslothai/unsloth PR #11213; libuv PR #2896). 5 s leaves room on a loaded runner.
 pub const PENDING_DEADLINE: Duration = Duration::from_secs(5);
-/// A client that is still pending after one accept is watched through its retries.
+/// A client that is still pending after the first accept is watched through its retries.
 pub const LATE_WINDOW: Duration = Duration::from_millis(3500);
 
 const WSA_NAMES: &[(i32, &str)] = &[

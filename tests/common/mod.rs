@@ -17,7 +17,12 @@ pub fn default_report() -> &'static Report {
     static REPORT: OnceLock<Report> = OnceLock::new();
     REPORT.get_or_init(|| {
         let specs = plan::matrix(&Family::ALL, &Backlog::DEFAULTS);
-        run::run_report(&specs, &Settings::default(), &|_| {})
+        run::run_report(
+            &specs,
+            &Settings::default(),
+            run::Fanout::InProcess,
+            &|_| {},
+        )
     })
 }
 

@@ -1,23 +1,38 @@
-//! Repeat the default matrix on a loaded machine and check that every run gives the same stable
-//! results (the snapshot view: no timings, ports or addresses).
+//! Repeat the default `backlog-probe run` (the release binary, as a user runs it) on a loaded
+//! machine and check that every run gives the same stable results (the snapshot view: no
+//! timings, ports or addresses).
 //!
 //! ```text
-//! cargo run --release --example repeat -- 20 2     # 20 runs, 2 busy-spinning threads as load
+//! cargo bench --bench repeat -- 20 2     # 20 runs, 2 busy-spinning threads as load
 //! ```
 //!
 //! Prints one line per run and a summary such as `20/20 runs identical`; exits 1 on any
 //! difference, naming the case.
 
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use backlog_probe::plan::{self, Backlog, Family, Settings};
-use backlog_probe::report::StableCase;
-use backlog_probe::run;
+use backlog_probe::report::{Report, StableCase};
+
+/// The binary under test, built by `cargo bench` in the bench (release) profile.
+const BINARY: &str = env!("CARGO_BIN_EXE_backlog-probe");
+
+/// One default `backlog-probe run --format json`.
+fn default_run() -> Report {
+    let output = Command::new(BINARY)
+        .args(["run", "--quiet", "--format", "json"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("backlog-probe starts");
+    assert!(output.status.success(), "backlog-probe run failed");
+    serde_json::from_slice(&output.stdout).expect("a JSON report")
+}
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    // `cargo bench` passes `--bench`; the rest are ours.
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
     let load: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2);
 
@@ -35,13 +50,12 @@ fn main() {
         })
         .collect();
 
-    let specs = plan::matrix(&Family::ALL, &Backlog::DEFAULTS);
     let mut first: Option<Vec<StableCase>> = None;
     let mut identical = 0;
     let mut differences = Vec::new();
     for run_number in 1..=runs {
         let started = Instant::now();
-        let report = run::run_report(&specs, &Settings::default(), &|_| {});
+        let report = default_run();
         let setting = report.environment.somaxconn.setting;
         let stable: Vec<StableCase> = report
             .cases

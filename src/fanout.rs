@@ -1,0 +1,354 @@
+//! Spreads cases over worker processes when one process's descriptor limit cannot hold every
+//! case at once.
+//!
+//! RLIMIT_NOFILE is a per-process limit, and every completed client holds a descriptor until its
+//! case ends. With 20 000 descriptors, four of the default matrix's eight 4 097-connection cases
+//! fit in one process; the other four would wait for them, which costs a second round of
+//! "fill, then wait out one SYN retransmission". Worker processes, each with its own limit, run
+//! every case at once instead. The cases themselves are unchanged: a worker is the same binary
+//! running [`run_cases`](crate::run::run_cases) on its share, in the same network namespace.
+//!
+//! The parent plans the split from each case's estimated need ([`groups`]), writes a [`Job`] as
+//! JSON to each worker's stdin and reads one [`Finished`] JSON line per case from its stdout as
+//! cases end, so progress stays live. A worker that crashes, or outlives the run's ceiling and
+//! is killed, leaves its unreported cases `lost` (overflow `inconclusive`, with the reason):
+//! never a guessed number.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::observation::{Observation, Setup};
+use crate::plan::{CaseSpec, Settings};
+use crate::report::CaseReport;
+
+/// The hidden subcommand a worker process runs.
+pub const WORKER_SUBCOMMAND: &str = "worker";
+
+/// At most this many worker processes: beyond it, groups share a worker, where the descriptor
+/// budget runs them in turn.
+pub const MAX_WORKERS: usize = 8;
+
+/// Without `--deadline`, a worker is killed after this long. Every wait inside a case has its
+/// own deadline, so only a bug can get here; the ceiling keeps the parent from hanging on one.
+const CEILING_WITHOUT_DEADLINE: Duration = Duration::from_secs(600);
+
+/// With `--deadline`, how long past it a worker may take to report the cases it cut short.
+const GRACE_AFTER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How often the parent checks whether a worker has exited.
+const EXIT_POLL: Duration = Duration::from_millis(20);
+
+/// What one worker runs: cases with their index in the whole plan, and the run's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// `(index in the plan, case)`.
+    pub cases: Vec<(usize, CaseSpec)>,
+    /// Settings, with the deadline shortened to what was left when the worker started.
+    pub settings: Settings,
+}
+
+/// One finished case, as a worker reports it (one JSON line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finished {
+    /// Index in the whole plan.
+    pub index: usize,
+    /// The case.
+    pub case: CaseReport,
+}
+
+/// Split cases into groups whose estimated descriptor needs fit `capacity`, at most
+/// `max_groups` of them: first-fit by decreasing need, so the large cases spread out first.
+/// A case larger than `capacity` gets a group of its own; once `max_groups` exist, a case that
+/// fits nowhere joins the least loaded group. Each group lists plan indices in plan order, and
+/// the groups are ordered by their first index.
+pub fn groups(needs: &[usize], capacity: usize, max_groups: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..needs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(needs[i]));
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for index in order {
+        let need = needs[index];
+        let fits = groups
+            .iter()
+            .position(|(load, _)| load.saturating_add(need) <= capacity);
+        let slot = match fits {
+            Some(slot) => slot,
+            None if groups.len() < max_groups.max(1) => {
+                groups.push((0, Vec::new()));
+                groups.len() - 1
+            }
+            None => (0..groups.len())
+                .min_by_key(|&slot| groups[slot].0)
+                .unwrap_or(0),
+        };
+        groups[slot].0 = groups[slot].0.saturating_add(need);
+        groups[slot].1.push(index);
+    }
+    let mut groups: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|(_, mut members)| {
+            members.sort_unstable();
+            members
+        })
+        .collect();
+    groups.sort_by_key(|members| members.first().copied());
+    groups
+}
+
+/// Run `groups` of `specs` in worker processes of `program` (this binary), calling `on_done`
+/// as each case's line arrives. Returns one report per spec, in plan order.
+pub fn run_in_workers(
+    program: &Path,
+    specs: &[CaseSpec],
+    settings: &Settings,
+    groups: &[Vec<usize>],
+    on_done: &(dyn Fn(&CaseReport) + Sync),
+) -> Vec<CaseReport> {
+    let started = Instant::now();
+    let ceiling = started
+        + settings.deadline_ms.map_or(CEILING_WITHOUT_DEADLINE, |ms| {
+            Duration::from_millis(ms) + GRACE_AFTER_DEADLINE
+        });
+    let results: Mutex<Vec<Option<CaseReport>>> = Mutex::new(vec![None; specs.len()]);
+    let lost: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for group in groups {
+            let (results, lost) = (&results, &lost);
+            scope.spawn(move || {
+                let remaining = settings.deadline_ms.map(|ms| {
+                    let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    ms.saturating_sub(spent).max(1)
+                });
+                let job = Job {
+                    cases: group.iter().map(|&i| (i, specs[i])).collect(),
+                    settings: Settings {
+                        deadline_ms: remaining,
+                        ..*settings
+                    },
+                };
+                let reported = |finished: Finished| {
+                    on_done(&finished.case);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] =
+                        Some(finished.case);
+                };
+                if let Err(detail) = run_worker(program, &job, ceiling, &reported) {
+                    lost.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(group.iter().map(|&i| (i, detail.clone())));
+                }
+            });
+        }
+    });
+    let lost = lost.into_inner().unwrap_or_else(|p| p.into_inner());
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .enumerate()
+        .map(|(index, case)| {
+            case.unwrap_or_else(|| {
+                let detail = lost
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map_or("the worker did not report this case", |(_, d)| d.as_str());
+                let obs = Observation::empty(
+                    specs[index],
+                    Setup::Lost {
+                        detail: detail.to_string(),
+                    },
+                );
+                let case = CaseReport::from_observation(&obs);
+                on_done(&case);
+                case
+            })
+        })
+        .collect()
+}
+
+/// Start one worker, give it `job`, pass each line it reports to `reported`, and wait for it to
+/// exit (killing it at `ceiling`). `Err` says how the worker ended when that was not cleanly;
+/// cases it reported before are kept either way.
+fn run_worker(
+    program: &Path,
+    job: &Job,
+    ceiling: Instant,
+    reported: &(dyn Fn(Finished) + Sync),
+) -> Result<(), String> {
+    let indices: Vec<usize> = job.cases.iter().map(|(i, _)| *i).collect();
+    let mut child = Command::new(program)
+        .arg(WORKER_SUBCOMMAND)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("could not start a worker process: {e}"))?;
+    let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
+    let fed = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(input.as_bytes()));
+    // stdin is closed here, so the worker sees the end of its job.
+    if !matches!(fed, Some(Ok(()))) {
+        stop(&mut child);
+        return Err("could not hand the job to its worker process".to_string());
+    }
+    let Some(stdout) = child.stdout.take() else {
+        stop(&mut child);
+        return Err("the worker process has no output".to_string());
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // Only lines that parse and name one of this worker's cases count.
+                if let Ok(finished) = serde_json::from_str::<Finished>(&line) {
+                    if indices.contains(&finished.index) {
+                        reported(finished);
+                    }
+                }
+            }
+        });
+        // The reader ends when the worker's stdout closes, which a kill forces.
+        wait_until(&mut child, ceiling)
+    })
+}
+
+/// Wait for `child` to exit, killing it at `ceiling`.
+fn wait_until(child: &mut Child, ceiling: Instant) -> Result<(), String> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("its worker process ended with {status}")),
+            Ok(None) if Instant::now() >= ceiling => {
+                stop(child);
+                return Err("its worker process outlived the run's ceiling and was ended".into());
+            }
+            Ok(None) => std::thread::sleep(EXIT_POLL),
+            Err(e) => {
+                stop(child);
+                return Err(format!("could not watch its worker process: {e}"));
+            }
+        }
+    }
+}
+
+/// Kill and reap a worker.
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_that_fits_stays_in_one_group() {
+        assert_eq!(groups(&[10, 20, 30], 100, 8), vec![vec![0, 1, 2]]);
+        assert_eq!(groups(&[], 100, 8), Vec::<Vec<usize>>::new());
+    }
+
+    #[test]
+    fn the_default_matrix_on_twenty_thousand_descriptors_needs_two_workers() {
+        // Six small cases and eight of 4 097 clients plus overhead, against a budget of
+        // 20 000 - 64: four large cases fit per worker.
+        let small = 8 + 8;
+        let large = 4098 + 8;
+        let needs = [
+            small, small, small, large, large, large, large, small, small, small, large, large,
+            large, large,
+        ];
+        let split = groups(&needs, 19_936, 8);
+        assert_eq!(split.len(), 2);
+        for group in &split {
+            let load: usize = group.iter().map(|&i| needs[i]).sum();
+            assert!(load <= 19_936, "{group:?} needs {load}");
+        }
+        let mut all: Vec<usize> = split.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..needs.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_case_larger_than_the_budget_gets_its_own_group() {
+        assert_eq!(groups(&[500, 50, 50], 100, 8), vec![vec![0], vec![1, 2]]);
+    }
+
+    #[test]
+    fn the_worker_count_is_bounded() {
+        let split = groups(&[100; 20], 100, 3);
+        assert_eq!(split.len(), 3);
+        let sizes: Vec<usize> = split.iter().map(Vec::len).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 20);
+        assert!(sizes.iter().all(|&n| (6..=7).contains(&n)), "{sizes:?}");
+    }
+
+    #[test]
+    fn groups_keep_plan_order() {
+        let split = groups(&[60, 60, 60, 60], 120, 8);
+        assert_eq!(split, vec![vec![0, 1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn cases_of_a_worker_that_cannot_start_are_lost_not_guessed() {
+        use crate::classify::OverflowKind;
+        use crate::plan::{Backlog, Family};
+        let specs = [
+            CaseSpec {
+                family: Family::Ipv4,
+                backlog: Backlog::Value(1),
+            },
+            CaseSpec {
+                family: Family::Ipv6,
+                backlog: Backlog::Value(5),
+            },
+        ];
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let cases = run_in_workers(
+            Path::new("/nonexistent/backlog-probe-worker"),
+            &specs,
+            &Settings::default(),
+            &[vec![0], vec![1]],
+            &|_| {
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            },
+        );
+        assert_eq!(seen.into_inner(), 2, "progress hears about lost cases too");
+        assert_eq!(cases.len(), 2);
+        for (case, spec) in cases.iter().zip(&specs) {
+            assert_eq!(case.name, spec.name());
+            assert_eq!(case.overflow.kind, OverflowKind::Inconclusive);
+            assert_eq!(case.listen.failed_at.as_deref(), Some("lost"));
+            assert_eq!(case.queue_length, None);
+            let detail = case.overflow.detail.as_deref().unwrap_or_default();
+            assert!(
+                detail.contains("could not start a worker process"),
+                "{detail}"
+            );
+        }
+    }
+
+    #[test]
+    fn job_and_lines_round_trip() {
+        use crate::plan::{Backlog, Family};
+        let job = Job {
+            cases: vec![(
+                3,
+                CaseSpec {
+                    family: Family::Ipv6,
+                    backlog: Backlog::Somaxconn,
+                },
+            )],
+            settings: Settings {
+                cap: 10,
+                deadline_ms: Some(5),
+            },
+        };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
+    }
+}
