@@ -183,6 +183,14 @@ struct RunArgs {
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     deadline: Option<u64>,
 
+    /// At most N worker processes. When the cases need more file descriptors than one process may
+    /// hold, they are spread over up to N worker processes (this same binary) so that all run at
+    /// once; 1 keeps everything in this process, where cases that do not fit wait for
+    /// descriptors (slower, fewer descriptors in use at once).
+    #[arg(long, value_name = "N", default_value_t = crate::fanout::DEFAULT_MAX_WORKERS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    workers: u32,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -412,7 +420,10 @@ fn run_command(args: &RunArgs) -> Result<(), UsageError> {
     let program = std::env::current_exe().ok();
     let fanout = program
         .as_deref()
-        .map_or(run::Fanout::InProcess, run::Fanout::Workers);
+        .map_or(run::Fanout::InProcess, |program| run::Fanout::Workers {
+            program,
+            max_workers: args.workers as usize,
+        });
     let report = match world.as_mut() {
         Some(world) => world.counted(|| run::run_report(&specs, &settings, fanout, &progress)),
         None => run::run_report(&specs, &settings, fanout, &progress),
@@ -615,6 +626,8 @@ mod tests {
             "--format",
             "--cap",
             "--deadline",
+            "--workers",
+            "worker",
             "--quiet",
             "-q",
             "--for",

@@ -29,9 +29,9 @@ use crate::report::CaseReport;
 /// The hidden subcommand a worker process runs.
 pub const WORKER_SUBCOMMAND: &str = "worker";
 
-/// At most this many worker processes: beyond it, groups share a worker, where the descriptor
-/// budget runs them in turn.
-pub const MAX_WORKERS: usize = 8;
+/// The default for `run --workers`: at most this many worker processes. Beyond it, groups
+/// share a worker, where the descriptor budget runs them in turn.
+pub const DEFAULT_MAX_WORKERS: usize = 8;
 
 /// Without `--deadline`, a worker is killed after this long. Every wait inside a case has its
 /// own deadline, so only a bug can get here; the ceiling keeps the parent from hanging on one.

@@ -23,9 +23,14 @@ const MAX_CONCURRENT_CASES: usize = 64;
 pub enum Fanout<'a> {
     /// All in this process, within its descriptor budget (cases that do not fit wait their turn).
     InProcess,
-    /// In worker processes of this program (the `backlog-probe` binary) when the estimated
-    /// descriptor needs exceed this process's budget; in this process otherwise.
-    Workers(&'a Path),
+    /// In up to `max_workers` worker processes of `program` (the `backlog-probe` binary) when
+    /// the estimated descriptor needs exceed this process's budget; in this process otherwise.
+    Workers {
+        /// The binary to start workers from.
+        program: &'a Path,
+        /// At most this many workers; 1 keeps every case in this process.
+        max_workers: usize,
+    },
 }
 
 /// Run every case in this process; cases run concurrently, the connects inside a case stay
@@ -97,9 +102,11 @@ pub fn run_report(
     let (_, budget) = budget::process_budget();
     let split = match fanout {
         Fanout::InProcess => None,
-        Fanout::Workers(program) => {
-            worker_groups(specs, settings, budget.total()).map(|groups| (program, groups))
-        }
+        Fanout::Workers {
+            program,
+            max_workers,
+        } => worker_groups(specs, settings, budget.total(), max_workers)
+            .map(|groups| (program, groups)),
     };
     if let (Some((_, groups)), Some(total)) = (&split, budget.total()) {
         on_event(RunEvent::Spread {
@@ -137,13 +144,18 @@ pub fn run_report(
     report
 }
 
-/// The worker groups for `specs`, or `None` when one process can run them all at once: the OS
-/// sets no descriptor limit, a need cannot be estimated, or the needs fit the budget.
+/// The worker groups for `specs`, or `None` when the cases stay in this process: at most one
+/// worker is allowed, the OS sets no descriptor limit, a need cannot be estimated, or the needs
+/// fit the budget.
 fn worker_groups(
     specs: &[CaseSpec],
     settings: &Settings,
     budget_total: Option<usize>,
+    max_workers: usize,
 ) -> Option<Vec<Vec<usize>>> {
+    if max_workers <= 1 {
+        return None;
+    }
     let total = budget_total?;
     let needs: Vec<usize> = experiment::descriptor_needs(specs, settings.cap)
         .into_iter()
@@ -151,6 +163,6 @@ fn worker_groups(
     if needs.iter().sum::<usize>() <= total {
         return None;
     }
-    let groups = fanout::groups(&needs, total, fanout::MAX_WORKERS);
+    let groups = fanout::groups(&needs, total, max_workers);
     (groups.len() > 1).then_some(groups)
 }

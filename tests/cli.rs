@@ -38,6 +38,11 @@ fn bad_input_exits_2_with_one_line_and_no_panic() {
         &["run", "--family", "ipx"],
         &["run", "--format", "yaml"],
         &["run", "--no-such-flag"],
+        &["run", "--workers", "0"],
+        &["run", "--workers", "65"],
+        &["run", "--workers", "many"],
+        // The hidden worker subcommand with no job on stdin.
+        &["worker"],
         &["frobnicate"],
     ];
     for args in cases {

@@ -69,6 +69,31 @@ fn cases_that_outgrow_one_process_run_in_workers_with_the_same_results() {
     }
 }
 
+/// `--workers 1` keeps every case in one process: the same cases wait for descriptors in turn
+/// instead, and are still all measured.
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn one_worker_keeps_the_cases_in_one_process() {
+    #[cfg(unix)]
+    {
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 100 && exec \"$0\" run --workers 1 --format json --family ipv4 --backlog=2,3,4,5")
+            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("sh runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("worker processes"), "{stderr}");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        for case in report["cases"].as_array().expect("cases") {
+            assert_ne!(case["overflow"]["kind"], "inconclusive", "{case}");
+            assert!(case["queue_length"].as_u64().is_some(), "{case}");
+        }
+    }
+}
+
 /// Where everything fits (the default fd limit and a small list), nothing is spread.
 #[test]
 fn a_run_that_fits_stays_in_one_process() {
