@@ -102,3 +102,40 @@ fn a_run_that_fits_stays_in_one_process() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("worker processes"), "{stderr}");
 }
+
+/// Workers are started after `--sysctl` entered its namespace, so they measure in it: under
+/// `ulimit -n 100`, backlogs 16 and 100 in a world with somaxconn 16 need two workers, and
+/// both listeners must show the namespace's clamp (net/socket.c `__sys_listen_socket()` caps
+/// the backlog at the netns's `somaxconn`), not the host's.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "--sysctl worlds are Linux network namespaces"
+)]
+fn workers_measure_in_their_parents_world() {
+    #[cfg(target_os = "linux")]
+    {
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 100 && exec \"$0\" run --format json --family ipv4 --backlog=16,100 --sysctl net.core.somaxconn=16")
+            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("sh runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.code() == Some(2) && stderr.contains("network namespace") {
+            eprintln!("skipped: {}", stderr.trim());
+            return;
+        }
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("worker processes"), "{stderr}");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        let cases = report["cases"].as_array().expect("cases");
+        assert_eq!(cases.len(), 2);
+        for case in cases {
+            assert_eq!(case["kernel_queue"]["limit"], 16, "{case}");
+            assert_ne!(case["overflow"]["kind"], "inconclusive", "{case}");
+        }
+        assert_eq!(cases[0]["queue_length"], cases[1]["queue_length"]);
+    }
+}
