@@ -16,6 +16,7 @@
 //! processes as the descriptor limit needs), plus the one SYN retransmission every case waits
 //! out to see the pending client get in (about 1 s on Linux).
 
+mod common;
 #[path = "../examples/naive_probe.rs"]
 mod naive_probe;
 
@@ -25,25 +26,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use backlog_probe::report::Report;
 use socket2::{Domain, Socket, Type};
 
-/// The binary under test, built by `cargo bench` in the bench (release) profile.
-const BINARY: &str = env!("CARGO_BIN_EXE_backlog-probe");
-
-/// One `backlog-probe run --format json`: the wall time and the report.
-fn timed_run() -> (f64, Report) {
-    let started = Instant::now();
-    let output = Command::new(BINARY)
-        .args(["run", "--quiet", "--format", "json"])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("backlog-probe starts");
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(output.status.success(), "backlog-probe run failed");
-    let report = serde_json::from_slice(&output.stdout).expect("a JSON report");
-    (seconds, report)
-}
+use common::BINARY;
 
 /// The process ids of `root` and its descendants (Linux: parent ids from /proc/*/stat).
 fn process_tree(root: u32) -> Vec<u32> {
@@ -218,11 +203,7 @@ fn floor_fill(cases: usize, connections: usize) -> Option<f64> {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; the rest are ours.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args = common::own_args();
     if args.first().map(String::as_str) == Some(FLOOR_CHILD) {
         let number = |i: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(1);
         floor_child(number(1), number(2));
@@ -237,7 +218,7 @@ fn main() {
     let mut late_ms: u64 = 0;
     let mut cases = 0;
     for _ in 0..runs.max(1) {
-        let (seconds, report) = timed_run();
+        let (seconds, report) = common::timed_default_run();
         times.push(seconds);
         cases = report.cases.len();
         largest_queue = report

@@ -9,30 +9,16 @@
 //! Prints one line per run and a summary such as `20/20 runs identical`; exits 1 on any
 //! difference, naming the case.
 
-use std::process::{Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use backlog_probe::report::{Report, StableCase};
-
-/// The binary under test, built by `cargo bench` in the bench (release) profile.
-const BINARY: &str = env!("CARGO_BIN_EXE_backlog-probe");
-
-/// One default `backlog-probe run --format json`.
-fn default_run() -> Report {
-    let output = Command::new(BINARY)
-        .args(["run", "--quiet", "--format", "json"])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("backlog-probe starts");
-    assert!(output.status.success(), "backlog-probe run failed");
-    serde_json::from_slice(&output.stdout).expect("a JSON report")
-}
+use backlog_probe::report::StableCase;
 
 fn main() {
-    // `cargo bench` passes `--bench`; the rest are ours.
-    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let mut args = common::own_args().into_iter();
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
     let load: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2);
 
@@ -55,7 +41,7 @@ fn main() {
     let mut differences = Vec::new();
     for run_number in 1..=runs {
         let started = Instant::now();
-        let report = default_run();
+        let (_, report) = common::timed_default_run();
         let setting = report.environment.somaxconn.setting;
         let stable: Vec<StableCase> = report
             .cases

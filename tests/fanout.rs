@@ -4,20 +4,17 @@
 mod common;
 
 #[cfg(unix)]
-use serde_json::Value;
-
-/// The parts of a case that must not differ between two runs on the same machine.
+use backlog_probe::classify::OverflowKind;
 #[cfg(unix)]
-fn stable(case: &Value) -> Value {
-    serde_json::json!({
-        "name": case["name"],
-        "queue_length": case["queue_length"],
-        "accepted": case["accepted"],
-        "overflow": case["overflow"]["kind"],
-        "os_error": case["overflow"]["os_error"],
-        "late": case["late_completion"]["kind"],
-        "kernel_queue": case["kernel_queue"],
-    })
+use backlog_probe::report::Report;
+
+/// The report on stdout of a run that must have succeeded, with its stderr.
+#[cfg(unix)]
+fn report_of(output: &std::process::Output) -> (Report, String) {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    (report, stderr)
 }
 
 /// Under `ulimit -n 100` a process has 36 descriptors to spare after the harness's margin;
@@ -30,40 +27,29 @@ fn cases_that_outgrow_one_process_run_in_workers_with_the_same_results() {
     #[cfg(unix)]
     {
         let list = "--backlog=2,3,4,5";
-        let output = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -n 100 && exec \"$0\" run --format json --family ipv4 {list}"
-            ))
-            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .expect("sh runs");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (spread, stderr) = report_of(&common::with_fd_limit(
+            100,
+            &format!("run --format json --family ipv4 {list}"),
+        ));
         assert!(
             stderr.contains("running the cases in 2 worker processes"),
             "{stderr}"
         );
-        let spread: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
-
-        let output = common::backlog_probe(&[
+        let (single, _) = report_of(&common::backlog_probe(&[
             "run", "--quiet", "--format", "json", "--family", "ipv4", list,
-        ]);
-        assert_eq!(output.status.code(), Some(0));
-        let single: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        ]));
 
-        let spread = spread["cases"].as_array().expect("cases");
-        let single = single["cases"].as_array().expect("cases");
-        assert_eq!(spread.len(), 4);
-        for (case, reference) in spread.iter().zip(single) {
-            assert_ne!(case["overflow"]["kind"], "inconclusive", "{case}");
-            assert!(case["queue_length"].as_u64().is_some(), "{case}");
-            assert_eq!(stable(case), stable(reference));
+        let setting = spread.environment.somaxconn.setting;
+        assert_eq!(spread.cases.len(), 4);
+        for (case, reference) in spread.cases.iter().zip(&single.cases) {
+            assert_ne!(case.overflow.kind, OverflowKind::Inconclusive, "{case:?}");
+            assert!(case.queue_length.is_some(), "{case:?}");
+            assert_eq!(case.name, reference.name);
+            assert_eq!(case.stable_view(setting), reference.stable_view(setting));
         }
         // One progress line per case, from the workers' reports.
-        for case in spread {
-            let name = case["name"].as_str().expect("a name");
+        for case in &spread.cases {
+            let name = &case.name;
             assert_eq!(stderr.matches(&format!("{name} ")).count(), 1, "{stderr}");
         }
     }
@@ -76,20 +62,14 @@ fn cases_that_outgrow_one_process_run_in_workers_with_the_same_results() {
 fn one_worker_keeps_the_cases_in_one_process() {
     #[cfg(unix)]
     {
-        let output = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("ulimit -n 100 && exec \"$0\" run --workers 1 --format json --family ipv4 --backlog=2,3,4,5")
-            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .expect("sh runs");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (report, stderr) = report_of(&common::with_fd_limit(
+            100,
+            "run --workers 1 --format json --family ipv4 --backlog=2,3,4,5",
+        ));
         assert!(!stderr.contains("worker processes"), "{stderr}");
-        let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
-        for case in report["cases"].as_array().expect("cases") {
-            assert_ne!(case["overflow"]["kind"], "inconclusive", "{case}");
-            assert!(case["queue_length"].as_u64().is_some(), "{case}");
+        for case in &report.cases {
+            assert_ne!(case.overflow.kind, OverflowKind::Inconclusive, "{case:?}");
+            assert!(case.queue_length.is_some(), "{case:?}");
         }
     }
 }
@@ -115,27 +95,22 @@ fn a_run_that_fits_stays_in_one_process() {
 fn workers_measure_in_their_parents_world() {
     #[cfg(target_os = "linux")]
     {
-        let output = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("ulimit -n 100 && exec \"$0\" run --format json --family ipv4 --backlog=16,100 --sysctl net.core.somaxconn=16")
-            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
-            .env("RUST_BACKTRACE", "1")
-            .output()
-            .expect("sh runs");
+        let output = common::with_fd_limit(
+            100,
+            "run --format json --family ipv4 --backlog=16,100 --sysctl net.core.somaxconn=16",
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         if output.status.code() == Some(2) && stderr.contains("network namespace") {
             eprintln!("skipped: {}", stderr.trim());
             return;
         }
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (report, stderr) = report_of(&output);
         assert!(stderr.contains("worker processes"), "{stderr}");
-        let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
-        let cases = report["cases"].as_array().expect("cases");
-        assert_eq!(cases.len(), 2);
-        for case in cases {
-            assert_eq!(case["kernel_queue"]["limit"], 16, "{case}");
-            assert_ne!(case["overflow"]["kind"], "inconclusive", "{case}");
+        assert_eq!(report.cases.len(), 2);
+        for case in &report.cases {
+            assert_eq!(case.kernel_queue.map(|q| q.limit), Some(16), "{case:?}");
+            assert_ne!(case.overflow.kind, OverflowKind::Inconclusive, "{case:?}");
         }
-        assert_eq!(cases[0]["queue_length"], cases[1]["queue_length"]);
+        assert_eq!(report.cases[0].queue_length, report.cases[1].queue_length);
     }
 }

@@ -54,18 +54,6 @@ fn a_deadline_ends_the_run_and_names_what_it_cut() {
     );
 }
 
-/// Run the binary under `ulimit -n` (soft and hard).
-#[cfg(unix)]
-fn with_fd_limit(limit: u32, args: &str) -> std::process::Output {
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -n {limit} && exec \"$0\" {args}"))
-        .arg(env!("CARGO_BIN_EXE_backlog-probe"))
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("sh runs")
-}
-
 /// With 100 descriptors (36 to spare after the harness's margin), backlog 1 is still measured
 /// and SOMAXCONN (128 or more on every OS) is inconclusive with the limit named.
 #[test]
@@ -73,7 +61,7 @@ fn with_fd_limit(limit: u32, args: &str) -> std::process::Output {
 fn a_low_fd_limit_makes_large_cases_inconclusive_not_wrong() {
     #[cfg(unix)]
     {
-        let output = with_fd_limit(
+        let output = common::with_fd_limit(
             100,
             "run --quiet --format json --family ipv4 --backlog=1,somaxconn",
         );
@@ -110,7 +98,7 @@ fn a_low_fd_limit_makes_large_cases_inconclusive_not_wrong() {
 fn an_unusable_fd_limit_is_a_clear_error() {
     #[cfg(unix)]
     {
-        let output = with_fd_limit(40, "run --family ipv4 --backlog 1");
+        let output = common::with_fd_limit(40, "run --family ipv4 --backlog 1");
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");

@@ -66,6 +66,18 @@ pub fn backlog_probe(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Run the binary with a shell-quoted argument string under `ulimit -n limit` (soft and hard).
+#[cfg(unix)]
+pub fn with_fd_limit(limit: u32, args: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" {args}"))
+        .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("sh runs")
+}
+
 /// Run a subcommand (`run`, `burst`) in a world made by `--sysctl` and parse its JSON output;
 /// `Err` carries the reason to skip when this machine cannot make a network namespace.
 pub fn in_world<T: serde::de::DeserializeOwned>(
