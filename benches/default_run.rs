@@ -174,7 +174,7 @@ fn floor_child(cases: usize, connections: usize) {
 /// The connects of `cases` cases of `connections` clients, all at once, spread over child
 /// processes so each stays within its descriptor budget: the slowest child's seconds.
 fn floor_fill(cases: usize, connections: usize) -> Option<f64> {
-    let (_, budget) = backlog_probe::budget::process_budget();
+    let budget = backlog_probe::experiment::budget::process_budget();
     let per_process = budget
         .total()
         .map_or(cases, |total| (total / (connections + 8)).max(1));

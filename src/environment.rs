@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::budget;
 use crate::sys::{self, FdLimit};
 
 /// The OS as os_info reports it.
@@ -83,7 +82,7 @@ impl Environment {
                 setting_name: setting.map(|(name, _)| name.to_string()),
             },
             settings: sys::tcp_settings(),
-            fd_limit: budget::process_budget().0,
+            fd_limit: sys::fd_limit(),
             emulator: sys::emulator(),
         }
     }

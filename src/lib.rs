@@ -7,48 +7,44 @@
 //!
 //! ## Data flows one way
 //!
+//! Every subcommand goes through the same stages, each a folder:
+//!
 //! ```text
-//! plan (cases) ─► run (concurrent, fd budget) ─► experiment::run_case ─► Observation (raw facts)
-//!                  └ fanout: worker processes when one process               │
-//!                    cannot hold every case's descriptors                     │
-//!                                  classify (pure) ◄─────────────────────────┘
-//!                                        │
-//!                 Report { schema_version, environment, cases } ─► export::{table, json, markdown}
+//! plan ─► run ─► experiment ─► observation ─► classify ─► report ─► export / docs
+//!          │      (sockets)     (raw facts)    (verdicts)  (wire)     (text)
+//!          └ workers: the same binary, when one process cannot hold every case's descriptors
 //! ```
 //!
-//! - Only [`experiment`] opens sockets: the sequential TCP experiment in its root module, the
-//!   concurrent [`burst`](experiment::burst) and the [`extras`](experiment::extras) (UDP,
-//!   Unix-domain, re-listen, runtime defaults, `hold`) in its submodules. The one exception is
-//!   the control socket `sys` uses to bring loopback up in a [`world`], which carries no
-//!   traffic. Everything after the experiments is pure data.
-//! - `run --sysctl` and `burst --sysctl` measure in a private network namespace ([`world`]);
-//!   a burst connects many clients at once and is judged in [`burst_report`].
-//! - Only `sys` has `#[cfg(target_os)]`; it documents what each OS module provides.
-//! - [`Observation`](observation::Observation) holds raw counts, raw OS error numbers and
-//!   timings; [`classify`] judges them, by error *name*, so a Windows report classifies the
-//!   same on any machine.
-//! - Nothing in the library encodes an expected queue length: expectations live in the tests
-//!   and snapshots, next to the kernel source they cite.
-//! - [`predict`] is the one exception, and it is labelled as such: each OS's rule from kernel
-//!   source or documentation, carried in a report as a separate `prediction` beside the
-//!   measurement (never in a measured field), so a disagreement shows up as a finding.
-//! - [`docs`] turns report JSON files into `docs/` (results tables, answers, a chart).
+//! - [`plan`] says what to run; [`run`] runs it (concurrency, worker processes) and builds the
+//!   report, with the [`environment`] it ran in and, for `--sysctl`, the private network
+//!   namespace of [`netns`].
+//! - Only [`experiment`] opens sockets: the sequential TCP experiment
+//!   ([`experiment::tcp`]), the concurrent [`burst`](experiment::burst), `hold`, and the
+//!   [`extras`](experiment::extras) (UDP, Unix-domain, re-listen, runtime defaults). The one
+//!   exception is the control socket `sys` uses to bring loopback up in a [`netns`] world,
+//!   which carries no traffic.
+//! - [`observation`] holds the raw facts (counts, raw OS error numbers, timings); [`classify`]
+//!   judges them, by error *name*, so a Windows report classifies the same on any machine.
+//! - [`report`] holds every wire type; [`export`] renders them (table, Markdown, JSON, the
+//!   cross-OS `merge`); [`docs`] turns report files into `docs/`.
+//! - [`predict`] is each OS's rule from kernel source or documentation, carried in a report as
+//!   a separate `prediction` beside the measurement (never in a measured field), so a
+//!   disagreement shows up as a finding. Nothing else in the library encodes an expected queue
+//!   length: expectations live in the tests and snapshots, next to the sources they cite.
+//! - Only [`sys`] has `#[cfg(target_os)]`; it documents what each OS module provides, and
+//!   imports nothing else of the crate.
 //!
-//! The JSON output is documented in [`report`] ("Wire format").
+//! Nothing on the pure side (observation, classify, report, export, docs, predict) imports
+//! experiment or run. The JSON output is documented in [`report`] ("Wire format").
 
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-pub mod budget;
-pub mod burst_cli;
-pub mod burst_report;
 pub mod classify;
-pub mod cli;
 pub mod docs;
 pub mod environment;
 pub mod experiment;
 pub mod export;
-pub mod fanout;
-pub mod merge;
+pub mod netns;
 pub mod observation;
 pub mod os_error;
 pub mod plan;
@@ -56,4 +52,3 @@ pub mod predict;
 pub mod report;
 pub mod run;
 pub mod sys;
-pub mod world;

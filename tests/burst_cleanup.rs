@@ -2,8 +2,10 @@
 //! its test binary so no other test opens descriptors meanwhile.
 #![cfg(target_os = "linux")]
 
-use backlog_probe::burst_report::ClientOutcome;
-use backlog_probe::experiment::burst::{BurstSpec, run_burst};
+use backlog_probe::classify::burst::ClientOutcome;
+use backlog_probe::experiment::budget::process_budget;
+use backlog_probe::experiment::burst::run_burst;
+use backlog_probe::observation::burst::BurstSpec;
 use backlog_probe::plan::Family;
 
 fn open_descriptors() -> usize {
@@ -14,13 +16,17 @@ fn open_descriptors() -> usize {
 
 #[test]
 fn a_burst_closes_every_socket_it_opened() {
+    let budget = process_budget();
     let before = open_descriptors();
-    let observation = run_burst(BurstSpec {
-        family: Family::Ipv4,
-        backlog: 3,
-        clients: 40,
-        deadline_ms: 10_000,
-    });
+    let observation = run_burst(
+        BurstSpec {
+            family: Family::Ipv4,
+            backlog: 3,
+            clients: 40,
+            deadline_ms: 10_000,
+        },
+        budget,
+    );
     assert_eq!(open_descriptors(), before);
     assert!(
         observation.setup_error.is_none(),
@@ -32,7 +38,7 @@ fn a_burst_closes_every_socket_it_opened() {
     let pending = observation
         .clients
         .iter()
-        .filter(|c| backlog_probe::burst_report::classify_client(c) == ClientOutcome::Pending)
+        .filter(|c| backlog_probe::classify::burst::classify_client(c) == ClientOutcome::Pending)
         .count();
     // 40 clients against a capacity of a few: most wait.
     assert!(pending > 0, "{observation:?}");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use backlog_probe::classify::OverflowKind;
+use backlog_probe::classify::tcp::OverflowKind;
 use backlog_probe::plan::{Backlog, CaseSpec, Family};
 use rstest::rstest;
 
@@ -187,7 +187,7 @@ fn linux_queue_is_clamped_backlog_plus_one() {
         );
         assert_eq!(
             case.late_completion.kind,
-            backlog_probe::classify::LateKind::Completed,
+            backlog_probe::classify::tcp::LateKind::Completed,
             "{}: the retransmitted SYN gets in",
             case.name
         );

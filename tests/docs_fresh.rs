@@ -120,7 +120,7 @@ fn the_committed_extras_report_is_a_native_linux_run() {
     // The Linux extras section and the UDP, Unix-domain, re-listen and runtime answers rest on
     // this file: it must be a real run that measured tokio too.
     let text = read(&repo().join("docs/data/extras-linux-x86_64.json"));
-    let report: backlog_probe::experiment::extras::ExtrasReport =
+    let report: backlog_probe::report::extras::ExtrasReport =
         serde_json::from_str(&text).expect("an extras report");
     assert_eq!(report.environment.target_os, "linux");
     assert_eq!(report.environment.emulator, None);
@@ -131,7 +131,7 @@ fn the_committed_extras_report_is_a_native_linux_run() {
         .expect("a tokio row");
     assert_eq!(
         tokio.status,
-        backlog_probe::experiment::extras::defaults::MeasureStatus::Measured,
+        backlog_probe::observation::extras::MeasureStatus::Measured,
         "run `cargo run --release --features tokio -- extras --format json`"
     );
 }

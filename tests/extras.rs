@@ -6,16 +6,18 @@ mod common;
 
 use std::sync::OnceLock;
 
-use backlog_probe::experiment::extras::defaults::{self, MeasureStatus, RuntimeDefault};
-use backlog_probe::experiment::extras::fill::FillStop;
-use backlog_probe::experiment::extras::local::LocalType;
-use backlog_probe::experiment::extras::{self, ExtrasReport};
+use backlog_probe::classify::extras::queue_was_full;
+use backlog_probe::experiment::budget::process_budget;
+use backlog_probe::experiment::extras::{defaults, unix};
+use backlog_probe::observation::FailedAt;
+use backlog_probe::observation::extras::{FillStop, LocalType, MeasureStatus, RuntimeDefault};
+use backlog_probe::report::extras::{EXTRAS_SCHEMA_VERSION, ExtrasReport};
 use serde_json::json;
 
 /// All extras, run once per test binary and shared.
 fn report() -> &'static ExtrasReport {
     static REPORT: OnceLock<ExtrasReport> = OnceLock::new();
-    REPORT.get_or_init(extras::run_extras)
+    REPORT.get_or_init(backlog_probe::run::extras_report)
 }
 
 fn somaxconn() -> Option<i64> {
@@ -120,6 +122,7 @@ fn tokio_default_matches_snapshot() {
             "tokio::net::TcpListener::bind",
             &socket2::SockRef::from(&listener),
             socket2::Type::STREAM,
+            process_budget(),
         )
     });
     assert_eq!(measured.status, MeasureStatus::Measured, "{measured:?}");
@@ -128,7 +131,7 @@ fn tokio_default_matches_snapshot() {
             || measured
                 .fill
                 .as_ref()
-                .is_some_and(|f| f.stop.queue_was_full()),
+                .is_some_and(|f| queue_was_full(f.stop)),
         "{measured:?}"
     );
     snapshot(
@@ -143,7 +146,7 @@ fn tokio_default_matches_snapshot() {
 #[test]
 fn listen_on_udp_fails_everywhere() {
     for case in &report().udp {
-        if case.listen.failed_at.as_deref() != Some("listen") {
+        if case.listen.failed_at != Some(FailedAt::Listen) {
             eprintln!(
                 "{}: UDP setup failed before listen(): {:?}",
                 case.family, case.listen
@@ -166,7 +169,7 @@ fn unix_domain_cases_reach_a_verdict() {
     for case in &report().unix_domain {
         match (&case.fill, &case.listen.failed_at) {
             (Some(fill), None) => {
-                assert!(fill.stop.queue_was_full(), "{case:?}");
+                assert!(queue_was_full(fill.stop), "{case:?}");
                 assert!(case.accepted >= fill.queue_length, "{case:?}");
             }
             (None, Some(_)) => assert!(case.listen.os_error.is_some(), "{case:?}"),
@@ -187,7 +190,7 @@ fn unix_domain_cases_reach_a_verdict() {
 )]
 fn linux_unix_domain_queue_is_backlog_plus_one_then_eagain() {
     let cases = &report().unix_domain;
-    assert_eq!(cases.len(), 2 * extras::local::LOCAL_BACKLOGS.len());
+    assert_eq!(cases.len(), 2 * unix::LOCAL_BACKLOGS.len());
     for ty in LocalType::ALL {
         for case in cases.iter().filter(|c| c.socket_type == ty) {
             let fill = case.fill.as_ref().expect("Linux has both types");
@@ -294,7 +297,7 @@ fn extras_json_has_every_section() {
     assert_eq!(output.status.code(), Some(0));
     let value: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
-    assert_eq!(value["schema_version"], extras::EXTRAS_SCHEMA_VERSION);
+    assert_eq!(value["schema_version"], EXTRAS_SCHEMA_VERSION);
     for key in [
         "tool",
         "environment",

@@ -4,7 +4,7 @@
 mod common;
 
 #[cfg(unix)]
-use backlog_probe::classify::OverflowKind;
+use backlog_probe::classify::tcp::OverflowKind;
 #[cfg(unix)]
 use backlog_probe::report::Report;
 

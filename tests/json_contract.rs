@@ -159,6 +159,8 @@ struct Overflow {
     elapsed_ms: Option<u64>,
     #[serde(default)]
     detail: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,6 +190,14 @@ const OVERFLOW_KINDS: &[&str] = &[
     "unavailable",
     "inconclusive",
     "other",
+];
+const INCONCLUSIVE_REASONS: &[&str] = &[
+    "not_run",
+    "deadline",
+    "lost",
+    "no_listener",
+    "resources",
+    "kernel_queued_unseen",
 ];
 const LATE_KINDS: &[&str] = &["completed", "pending", "failed", "not_applicable"];
 
@@ -220,17 +230,34 @@ fn run_output_matches_the_documented_wire_format() {
     assert_eq!(report.environment.target_arch, std::env::consts::ARCH);
     let os = &report.environment.os;
     assert!(!os.os_type.is_empty() && !os.version.is_empty() && !os.bitness.is_empty());
-    let _ = (&os.edition, &os.codename, &os.architecture);
+    for optional in [&os.edition, &os.codename, &os.architecture]
+        .into_iter()
+        .flatten()
+    {
+        assert!(!optional.is_empty(), "{os:?}: a present field has a value");
+    }
     assert!(report.environment.somaxconn.constant > 0);
     assert_eq!(
         report.environment.somaxconn.setting.is_some(),
         report.environment.somaxconn.setting_name.is_some()
     );
-    let _ = (
-        &report.environment.kernel,
-        &report.environment.settings,
-        &report.environment.emulator,
-    );
+    let environment = &report.environment;
+    if let Some(kernel) = &environment.kernel {
+        assert!(!kernel.is_empty());
+    }
+    if let (Some(name), Some(value)) = (
+        &environment.somaxconn.setting_name,
+        environment.somaxconn.setting,
+    ) {
+        // The knob is read once and reported twice: as the clamp and among the settings.
+        assert_eq!(environment.settings.get(name), Some(&value.to_string()));
+    }
+    for (knob, value) in &environment.settings {
+        assert!(!knob.is_empty() && !value.is_empty(), "{knob}={value}");
+    }
+    if let Some(emulator) = &environment.emulator {
+        assert!(emulator.starts_with("wine"), "{emulator}");
+    }
     if let Some(limit) = &report.environment.fd_limit {
         assert!(limit.soft >= limit.soft_before.min(limit.hard) && limit.soft <= limit.hard);
     }
@@ -270,17 +297,43 @@ fn run_output_matches_the_documented_wire_format() {
         {
             assert!(error.name.is_some() || error.code != 0, "{error:?}");
         }
-        let _ = (
-            &case.label,
-            &case.backlog_meaning,
-            case.accepted,
-            case.overflow.elapsed_ms,
-            &case.overflow.detail,
-            case.late_completion.elapsed_ms,
-            case.duration_ms,
+        assert!(!case.label.is_empty());
+        if let Some(meaning) = &case.backlog_meaning {
+            assert!(!meaning.is_empty());
+        }
+        // Every connection the client completed is accepted in the end (the pending client may
+        // add one), and the overflow's time is within the case's.
+        if let Some(queued) = case.queue_length {
+            assert!(case.accepted >= queued, "{}", case.name);
+        }
+        if let Some(elapsed) = case.overflow.elapsed_ms {
+            assert!(elapsed <= case.duration_ms, "{}", case.name);
+        }
+        // `detail` and `reason` explain an inconclusive case; a measured one has no reason.
+        if case.overflow.kind == "inconclusive" {
+            assert!(case.overflow.detail.is_some(), "{:?}", case.overflow);
+            assert!(
+                INCONCLUSIVE_REASONS.contains(&case.overflow.reason.as_deref().unwrap_or("")),
+                "{:?}",
+                case.overflow
+            );
+        } else {
+            assert_eq!(case.overflow.reason, None, "{:?}", case.overflow);
+        }
+        assert_eq!(
+            case.late_completion.elapsed_ms.is_none(),
+            case.late_completion.kind == "not_applicable",
+            "{:?}",
+            case.late_completion
         );
         if let Some(view) = &case.kernel_queue {
-            let _ = (view.queued, view.limit, view.incomplete);
+            assert!(
+                view.incomplete
+                    .is_none_or(|n| n <= view.queued + view.limit + 1)
+            );
+            if let Some(queued) = case.queue_length {
+                assert!(view.queued <= queued + 1, "{}: {view:?}", case.name);
+            }
         }
         // Linux, macOS, FreeBSD and Windows have rules in the model; the prediction sits beside
         // the measurement and never replaces it. Other systems get none.
@@ -295,7 +348,10 @@ fn run_output_matches_the_documented_wire_format() {
         );
         assert!(["source", "documented", "low"].contains(&prediction.confidence.as_str()));
         assert!(!prediction.rule.is_empty() && !prediction.source.is_empty());
-        let _ = (prediction.queue_length, prediction.agrees);
+        // `agrees` compares the queue length only where both sides have one.
+        if prediction.queue_length.is_none() || case.queue_length.is_none() {
+            assert_eq!(prediction.agrees, None, "{prediction:?}");
+        }
     }
     let minus_one = &report.cases[1];
     assert_eq!((minus_one.backlog, minus_one.label.as_str()), (-1, "-1"));

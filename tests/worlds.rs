@@ -1,17 +1,17 @@
 //! Knob worlds on Linux: `backlog-probe run --sysctl ...` measures in a private network
 //! namespace, so any knob value can be snapshotted without touching the host. Each world is a
-//! separate process and so a separate namespace; every test skips (with the reason on stderr)
-//! where namespaces cannot be made.
-#![cfg(target_os = "linux")]
+//! separate process and so a separate namespace. Where namespaces cannot be made (not root, not
+//! Linux) every test is reported as ignored, with the reason on stderr (`common::
+//! run_with_namespaces`); the CI workflow runs this binary as root.
 
 mod common;
 
-use backlog_probe::classify::{LateKind, OverflowKind};
+use backlog_probe::classify::tcp::{LateKind, OverflowKind};
 use backlog_probe::report::{Report, StableCase};
 use serde::Serialize;
 
-/// Run the binary in a world; `Err` carries the reason to skip.
-fn run_world(sysctls: &[&str], extra: &[&str]) -> Result<Report, String> {
+/// Run the binary in a world.
+fn run_world(sysctls: &[&str], extra: &[&str]) -> Report {
     common::in_world("run", sysctls, extra)
 }
 
@@ -82,15 +82,11 @@ fn assert_world_snapshot(name: &str, report: &Report) {
 /// somaxconn 16, below some backlogs: the queue is min(backlog as u32, 16) + 1, so 16, 17, 100
 /// and -1 all queue 17 (net/socket.c `__sys_listen_socket()` clamps with an unsigned compare;
 /// include/net/sock.h `sk_acceptq_is_full()` is strict).
-#[test]
 fn somaxconn_below_the_backlog_clamps_it() {
-    let report = match run_world(
+    let report = run_world(
         &["net.core.somaxconn=16"],
         &["--backlog=0,1,5,16,17,100,-1"],
-    ) {
-        Ok(report) => report,
-        Err(reason) => return eprintln!("{reason}"),
-    };
+    );
     check_world_invariants(&report);
     assert_eq!(report.environment.somaxconn.setting, Some(16));
     for case in &report.cases {
@@ -105,12 +101,8 @@ fn somaxconn_below_the_backlog_clamps_it() {
 /// `inet_csk_reqsk_queue_is_full()` tests `>` like the accept queue, so backlog 0 admits one
 /// connection even without cookies; before it, the first SYN was dropped at the SYN-queue test
 /// and the queue was 0 (os-semantics.md §1.2). Overflows are still plain SYN drops (§1.3).
-#[test]
 fn syncookies_off_still_admits_one_at_backlog_zero() {
-    let report = match run_world(&["net.ipv4.tcp_syncookies=0"], &["--backlog=0,1,5"]) {
-        Ok(report) => report,
-        Err(reason) => return eprintln!("{reason}"),
-    };
+    let report = run_world(&["net.ipv4.tcp_syncookies=0"], &["--backlog=0,1,5"]);
     check_world_invariants(&report);
     for case in &report.cases {
         assert_eq!(
@@ -128,12 +120,8 @@ fn syncookies_off_still_admits_one_at_backlog_zero() {
 /// which drops silently whatever the knob says (os-semantics.md §1.3). So the sequential
 /// experiment looks exactly as on the host: `dropped`, then a late completion. The burst
 /// experiment (tests/bursts.rs) is where the knob shows.
-#[test]
 fn abort_on_overflow_does_not_change_a_syn_drop() {
-    let report = match run_world(&["net.ipv4.tcp_abort_on_overflow=1"], &["--backlog=0,1,5"]) {
-        Ok(report) => report,
-        Err(reason) => return eprintln!("{reason}"),
-    };
+    let report = run_world(&["net.ipv4.tcp_abort_on_overflow=1"], &["--backlog=0,1,5"]);
     check_world_invariants(&report);
     for case in &report.cases {
         assert_eq!(case.overflow.kind, OverflowKind::Dropped, "{}", case.name);
@@ -151,15 +139,11 @@ fn abort_on_overflow_does_not_change_a_syn_drop() {
 /// dropped SYN is counted as a ListenOverflow (the accept-queue test in `tcp_conn_request()`),
 /// not as a SYN-queue drop, which would raise ListenDrops alone. On a kernel without
 /// 3479c7549fb1 this case would show queue 0 and ListenDrops > ListenOverflows = 0.
-#[test]
 fn per_case_counters_in_a_world_of_one_case() {
-    let report = match run_world(
+    let report = run_world(
         &["net.ipv4.tcp_syncookies=0"],
         &["--backlog=0", "--family", "ipv4"],
-    ) {
-        Ok(report) => report,
-        Err(reason) => return eprintln!("{reason}"),
-    };
+    );
     check_world_invariants(&report);
     let case = &report.cases[0];
     assert_eq!(case.queue_length, Some(1));
@@ -174,15 +158,11 @@ fn per_case_counters_in_a_world_of_one_case() {
 
 /// somaxconn 0 is a legal value (`proc_dointvec_minmax`, minimum 0): every backlog becomes 0
 /// and queues one connection.
-#[test]
 fn somaxconn_zero_queues_one() {
-    let report = match run_world(
+    let report = run_world(
         &["net.core.somaxconn=0"],
         &["--backlog=0,5,-1", "--family", "ipv4"],
-    ) {
-        Ok(report) => report,
-        Err(reason) => return eprintln!("{reason}"),
-    };
+    );
     check_world_invariants(&report);
     for case in &report.cases {
         assert_eq!(case.queue_length, Some(1), "{}", case.name);
@@ -190,7 +170,6 @@ fn somaxconn_zero_queues_one() {
 }
 
 /// Bad knobs are usage errors with one line, checked inside the namespace (so they need one).
-#[test]
 fn bad_knobs_exit_2_with_one_line() {
     for (sysctl, says) in [
         ("net.core.no_such_knob=1", "unknown sysctl"),
@@ -202,12 +181,38 @@ fn bad_knobs_exit_2_with_one_line() {
     ] {
         let output = common::backlog_probe(&["run", "--quiet", "--sysctl", sysctl]);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("needs root") {
-            return eprintln!("skipped: {}", stderr.trim());
-        }
         assert_eq!(output.status.code(), Some(2), "{sysctl}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{sysctl}: {stderr}");
         assert!(stderr.contains(says), "{sysctl}: {stderr}");
         assert!(output.stdout.is_empty(), "{sysctl}");
     }
+}
+
+fn main() -> std::process::ExitCode {
+    common::run_with_namespaces(
+        &[
+            (
+                "somaxconn_below_the_backlog_clamps_it",
+                somaxconn_below_the_backlog_clamps_it,
+            ),
+            (
+                "syncookies_off_still_admits_one_at_backlog_zero",
+                syncookies_off_still_admits_one_at_backlog_zero,
+            ),
+            (
+                "abort_on_overflow_does_not_change_a_syn_drop",
+                abort_on_overflow_does_not_change_a_syn_drop,
+            ),
+            (
+                "per_case_counters_in_a_world_of_one_case",
+                per_case_counters_in_a_world_of_one_case,
+            ),
+            ("somaxconn_zero_queues_one", somaxconn_zero_queues_one),
+            (
+                "bad_knobs_exit_2_with_one_line",
+                bad_knobs_exit_2_with_one_line,
+            ),
+        ],
+        &[],
+    )
 }

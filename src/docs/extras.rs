@@ -1,70 +1,24 @@
-//! The extras reports (`extras-*.json`) on the pages: a `results.md` section per report with
-//! UDP `listen()`, Unix-domain queues, re-listen and runtime defaults, and the cell texts the
-//! answers page reuses. Nothing here is a timing: the extras wire format has none.
+//! The extras reports (`extras-*.json`) on `results.md`: a section per report with UDP
+//! `listen()`, Unix-domain queues, re-listen and runtime defaults. Nothing here is a timing:
+//! the extras wire format has none.
 
+use super::cells::{listen_text, overflow_text, queue_text};
 use super::{Corpus, SourcedExtras};
-use crate::experiment::extras::defaults::{MeasureStatus, RuntimeDefault};
-use crate::experiment::extras::fill::{FillResult, FillStop};
+use crate::export::text::{escape, markdown_row};
+use crate::observation::extras::RuntimeDefault;
 use crate::predict::OsFamily;
-use crate::report::ListenReport;
-
-fn escape(cell: &str) -> String {
-    cell.replace('|', "\\|")
-}
-
-/// `ok`, or the failed step and its raw error by name and number.
-pub(crate) fn listen_text(listen: &ListenReport) -> String {
-    if listen.ok {
-        return "ok".to_string();
-    }
-    let stage = listen.failed_at.as_deref().unwrap_or("setup");
-    match &listen.os_error {
-        Some(error) => format!("failed at {stage}: {error}"),
-        None => format!("failed at {stage}"),
-    }
-}
-
-/// The queue length of a fill: `6`, or `≥ 6` when the fill stopped before the queue was full.
-pub(crate) fn queue_text(fill: &FillResult) -> String {
-    if fill.stop.queue_was_full() {
-        fill.queue_length.to_string()
-    } else {
-        format!("≥ {}", fill.queue_length)
-    }
-}
-
-/// How the fill ended: what the first connection that did not fit saw.
-pub(crate) fn overflow_text(fill: &FillResult) -> String {
-    let error = fill
-        .os_error
-        .as_ref()
-        .map_or_else(|| "no error".to_string(), ToString::to_string);
-    match fill.stop {
-        FillStop::Pending => "next connect() stayed pending".to_string(),
-        FillStop::FailedImmediately => format!("next connect() failed at once: {error}"),
-        FillStop::FailedInHandshake => format!("next connect() failed in the handshake: {error}"),
-        FillStop::Cap => "cap reached: the queue was not filled".to_string(),
-        FillStop::OutOfResources => format!("the client ran out of resources: {error}"),
-    }
-}
+use crate::predict::runtimes::passed_by;
 
 fn optional<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
 fn push_row(out: &mut String, cells: &[String]) {
-    let row: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-    out.push_str(&format!("| {} |\n", row.join(" | ")));
+    out.push_str(&markdown_row(cells));
 }
 
 fn status_text(runtime: &RuntimeDefault) -> String {
-    let status = match runtime.status {
-        MeasureStatus::Measured => "measured",
-        MeasureStatus::Unsupported => "unsupported",
-        MeasureStatus::Skipped => "skipped",
-        MeasureStatus::Failed => "failed",
-    };
-    let mut text = status.to_string();
+    let mut text = runtime.status.as_str().to_string();
     if let Some(error) = &runtime.os_error {
         text.push_str(&format!(": {error}"));
     }
@@ -170,7 +124,7 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
                     sourced.runtime_anchor(runtime),
                     runtime.api
                 ),
-                super::answers::passed_by(&runtime.api, os).unwrap_or_else(|| "-".to_string()),
+                passed_by(&runtime.api, os).unwrap_or_else(|| "-".to_string()),
                 status_text(runtime),
                 optional(runtime.kernel_limit),
                 runtime

@@ -10,15 +10,17 @@
 //! - `queue-length.svg`: effective queue length against backlog per OS (measured points solid,
 //!   predicted points hollow);
 //! - `answers.md`: the common questions about `listen()`, answered with numbers that link to
-//!   the results rows or to a cited source.
+//!   the results rows or to a cited source; its prose is the template `templates/answers.md`.
 //!
 //! The same reports always give byte-identical files, so `tests/docs_fresh.rs` can fail when the
 //! committed `docs/` is stale.
 
 mod answers;
+mod cells;
 mod extras;
 mod results;
 mod svg;
+mod template;
 
 use std::fmt;
 use std::fs;
@@ -26,13 +28,12 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-use crate::experiment::extras::ExtrasReport;
-use crate::experiment::extras::defaults::{MeasureStatus, RuntimeDefault};
-use crate::experiment::extras::local::LocalCase;
-use crate::experiment::extras::relisten::RelistenCase;
-use crate::experiment::extras::udp::UdpListen;
+use crate::observation::extras::{
+    LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
+};
 use crate::plan::Backlog;
 use crate::predict::{self, Limits, OsFamily, Prediction};
+use crate::report::extras::ExtrasReport;
 use crate::report::{CaseReport, Report};
 
 /// A report and the file it was read from.

@@ -2,64 +2,11 @@
 
 use std::collections::BTreeSet;
 
+use super::cells::first_client_error;
 use super::{Corpus, SourcedReport, default_backlogs, predicted_anchor};
-use crate::classify::OverflowKind;
+use crate::export::text::{backlog_text, escape, late_text, markdown_row};
 use crate::export::{DISAGREE_MARK, prediction_text};
 use crate::predict::{self, OsFamily};
-use crate::report::CaseReport;
-
-fn escape(cell: &str) -> String {
-    cell.replace('|', "\\|")
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{:.2} s", ms as f64 / 1000.0)
-}
-
-/// When and how the client first saw an error, from the measured overflow.
-pub(crate) fn first_client_error(case: &CaseReport, cap: u32) -> String {
-    let overflow = &case.overflow;
-    let error = overflow
-        .os_error
-        .as_ref()
-        .map_or_else(|| "error".to_string(), ToString::to_string);
-    let after = overflow.elapsed_ms.map(seconds);
-    match overflow.kind {
-        OverflowKind::Dropped => match after {
-            Some(after) => format!("none: SYN unanswered (still pending at {after})"),
-            None => "none: SYN unanswered".to_string(),
-        },
-        OverflowKind::None => format!("none: cap of {cap} reached"),
-        OverflowKind::ListenFailed => format!("listen() failed: {error}"),
-        OverflowKind::Unavailable => "family unavailable".to_string(),
-        OverflowKind::Inconclusive => "inconclusive".to_string(),
-        _ => match after {
-            Some(after) => format!("{error} after {after}"),
-            None => error,
-        },
-    }
-}
-
-fn late_text(case: &CaseReport) -> String {
-    let late = &case.late_completion;
-    let kind = serde_json::to_value(late.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    match (late.kind, late.elapsed_ms) {
-        (crate::classify::LateKind::NotApplicable, _) => "-".to_string(),
-        (_, Some(ms)) => format!("{kind} after {}", seconds(ms)),
-        (_, None) => kind,
-    }
-}
-
-fn backlog_text(case: &CaseReport) -> String {
-    if case.label == case.backlog.to_string() {
-        case.label.clone()
-    } else {
-        format!("{} ({})", case.label, case.backlog)
-    }
-}
 
 fn measured_section(out: &mut String, sourced: &SourcedReport) {
     let report = &sourced.report;
@@ -91,7 +38,10 @@ fn measured_section(out: &mut String, sourced: &SourcedReport) {
             disagreements.push(anchor.clone());
         }
         let cells = [
-            format!("<a id=\"{anchor}\"></a>{}", backlog_text(&case)),
+            format!(
+                "<a id=\"{anchor}\"></a>{}",
+                backlog_text(&case.label, case.backlog)
+            ),
             case.family.to_string(),
             case.queue_length
                 .map_or_else(|| "-".to_string(), |n| n.to_string()),
@@ -100,11 +50,10 @@ fn measured_section(out: &mut String, sourced: &SourcedReport) {
                 .map_or_else(|| "-".to_string(), |q| q.limit.to_string()),
             case.overflow.kind.as_str().to_string(),
             first_client_error(&case, report.settings.cap),
-            late_text(&case),
+            late_text(&case.late_completion),
             prediction_text(&case),
         ];
-        let row: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
+        out.push_str(&markdown_row(&cells));
     }
     out.push('\n');
     if disagreements.is_empty() {
@@ -136,7 +85,7 @@ fn predicted_section(out: &mut String, corpus: &Corpus<'_>, os: OsFamily) {
         assumed.push(format!("kern.ipc.soqlimitcompat = {compat}"));
     }
     out.push_str(&format!(
-        "These rows are the model in `src/predict.rs`, read from kernel source or documentation, with the default limits ({}). Nothing here was measured.\n\n",
+        "These rows are the model in `src/predict/`, read from kernel source or documentation, with the default limits ({}). Nothing here was measured.\n\n",
         assumed.join(", ")
     ));
     out.push_str(
@@ -147,11 +96,7 @@ fn predicted_section(out: &mut String, corpus: &Corpus<'_>, os: OsFamily) {
     for backlog in default_backlogs(&limits) {
         let p = predict::predict(os, backlog.value, &limits);
         notices.insert(p.client_notices);
-        let label = if backlog.label == backlog.value.to_string() {
-            backlog.label.clone()
-        } else {
-            format!("{} ({})", backlog.label, backlog.value)
-        };
+        let label = backlog_text(&backlog.label, backlog.value);
         let cells = [
             format!(
                 "<a id=\"{}\"></a>{label}",
@@ -164,8 +109,7 @@ fn predicted_section(out: &mut String, corpus: &Corpus<'_>, os: OsFamily) {
             p.source.to_string(),
             p.confidence.as_str().to_string(),
         ];
-        let row: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
+        out.push_str(&markdown_row(&cells));
     }
     out.push('\n');
     for notice in notices {
@@ -189,7 +133,7 @@ pub(super) fn render(corpus: &Corpus<'_>) -> String {
     out.push_str("- **accepted**: connections the server accepted afterwards, including a pending client that got in late.\n");
     out.push_str("- **kernel limit**: the clamped backlog the kernel stored (Linux `tcpi_sacked`, macOS `soi_qlimit`, FreeBSD `SO_LISTENQLIMIT`); `-` where the OS has no view.\n");
     out.push_str("- **overflow** and **first client error**: what the first connection that did not fit saw, classified from the raw OS error and its timing.\n");
-    out.push_str(&format!("- **predicted**: the model in `src/predict.rs` (kernel source or documentation), computed from the report's own environment. It is never a measurement; **{DISAGREE_MARK}** marks a measurement that contradicts it.\n\n"));
+    out.push_str(&format!("- **predicted**: the model in `src/predict/` (kernel source or documentation), computed from the report's own environment. It is never a measurement; **{DISAGREE_MARK}** marks a measurement that contradicts it.\n\n"));
     out.push_str("- **Other measurements** (where an `extras-*.json` report exists): `listen()` on UDP, Unix-domain stream and seqpacket queues, `listen()` called twice, and the backlog runtimes choose by default, from `backlog-probe extras`.\n\n");
     out.push_str("Every row has a stable anchor (`#linux-x86-64-ipv4-backlog-zero`, `#macos-predicted-backlog-zero`, `#linux-x86-64-unix-stream-backlog-5`) for links.\n\n");
     for os in OsFamily::ALL {

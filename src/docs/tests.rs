@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::experiment::extras::fill::FillStop;
+use crate::observation::extras::{FillResult, FillStop};
 use crate::report::Report;
 
 fn linux_fixture() -> Report {
@@ -475,7 +475,7 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
     for runtime in &mut windows.runtime_defaults {
         if runtime.api == "std::net::TcpListener::bind" {
             runtime.kernel_limit = None;
-            runtime.fill = Some(crate::experiment::extras::fill::FillResult {
+            runtime.fill = Some(FillResult {
                 queue_length: 128,
                 stop: FillStop::FailedInHandshake,
                 os_error: None,

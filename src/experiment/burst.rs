@@ -1,5 +1,5 @@
-//! A burst (part of the socket-opening [`experiment`](crate::experiment) module): clients
-//! connecting at once to a listener that does not accept.
+//! A burst: clients connecting at once to a listener that does not accept. Its facts are
+//! [`BurstObservation`]; [`crate::classify::burst`] judges each client.
 //!
 //! # What one burst does
 //! 1. Bind a loopback listener and call `listen()` with the raw backlog, as
@@ -29,25 +29,22 @@ use std::net::SocketAddr;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::budget;
-use crate::experiment::{loopback, open_listener};
-use crate::observation::SetupStage;
-use crate::os_error::{OsError, os_error_of};
-use crate::plan::Family;
-use crate::sys::{self, KernelQueue};
+use super::budget::{BUDGET_WAIT, FdBudget, OVERHEAD};
+use super::connect::drain;
+use super::{loopback, open_listener};
+use crate::observation::burst::{
+    BurstObservation, BurstSetupStep, BurstSpec, ClientFacts, ConnectEnd, Probe, ProbeRead,
+};
+use crate::os_error::os_error_of;
+use crate::sys;
 
 /// Threads that issue the connects. A final-ACK overflow needs one handshake to be overtaken
 /// between its SYN and its ACK; more threads than CPUs let the scheduler preempt one
 /// mid-handshake. Measured on 2 CPUs, 30 idle-machine bursts each: 4 threads gave no half-open
 /// client, 16 gave 3, 64 gave 2.
 const CONNECT_THREADS: usize = 16;
-/// Descriptors besides the clients: the listener, one accepted socket at a time, slack.
-const OVERHEAD: usize = 8;
-/// How long to wait for descriptors other work holds.
-const BUDGET_WAIT: Duration = Duration::from_secs(10);
 /// How often the watch loop looks at unresolved clients.
 const WATCH_TICK: Duration = Duration::from_millis(1);
 /// After the probe writes, how long to wait for an answer (a reset, or nothing).
@@ -57,92 +54,6 @@ const PROBE_WAIT: Duration = Duration::from_millis(300);
 const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
 /// After the queue looks drained, how long to wait for a straggler.
 const DRAIN_POLL: Duration = Duration::from_millis(50);
-
-/// What to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BurstSpec {
-    /// Loopback family.
-    pub family: Family,
-    /// The i32 passed to `listen()`.
-    pub backlog: i32,
-    /// Clients that connect at once.
-    pub clients: u32,
-    /// The whole burst must end within this many milliseconds.
-    pub deadline_ms: u64,
-}
-
-/// How a client's connect ended within the settle window: raw facts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum ConnectEnd {
-    /// Writable with `SO_ERROR` 0 (the client considers itself connected).
-    Connected {
-        /// From the burst start to when the client was seen connected.
-        after_us: u64,
-    },
-    /// `connect()` or `SO_ERROR` reported an error.
-    Failed {
-        /// The raw error.
-        error: OsError,
-        /// From the burst start to when the error was seen.
-        after_us: u64,
-    },
-    /// Still in progress when the settle window ended.
-    Pending {
-        /// How long it was watched.
-        watched_us: u64,
-    },
-    /// The client socket could not be opened.
-    NotOpened {
-        /// The raw error of `socket()`.
-        error: OsError,
-    },
-}
-
-/// What the probe of a half-open client saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Probe {
-    /// The error of the one-byte write, or null if it was accepted by the client's stack.
-    pub write_error: Option<OsError>,
-    /// The read 300 ms after the write: `would_block` (no answer), `eof`, `data` or `error`.
-    pub read: String,
-    /// The read's raw error, where there was one.
-    pub read_error: Option<OsError>,
-    /// Whether the server could accept the connection after the probe.
-    pub accepted_after_probe: bool,
-}
-
-/// One client's raw facts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientFacts {
-    /// How its connect ended in the settle window.
-    pub connect: ConnectEnd,
-    /// The server accepted it in the drain after the window.
-    pub accepted: bool,
-    /// The half-open probe, for clients that connected but were not accepted.
-    pub probe: Option<Probe>,
-}
-
-/// The raw result of one burst.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BurstObservation {
-    /// What ran.
-    pub spec: BurstSpec,
-    /// Null if the listener came up; else the failed step (`socket`, `bind`, `listen`,
-    /// `fd_budget`) and its error.
-    pub setup_error: Option<(String, Option<OsError>)>,
-    /// The kernel's view of the queue at the end of the settle window.
-    pub kernel_queue: Option<KernelQueue>,
-    /// Connections the server accepted in all (including any that were not ours: none on a
-    /// private loopback listener).
-    pub accepted_total: u32,
-    /// One entry per client, in the order they were opened.
-    pub clients: Vec<ClientFacts>,
-    /// True if the global deadline cut the burst short.
-    pub deadline_hit: bool,
-    /// Wall time of the burst in milliseconds.
-    pub duration_ms: u64,
-}
 
 /// One client while the burst runs.
 struct Client {
@@ -217,30 +128,17 @@ fn recheck_connected(client: &mut Client, started: Instant) {
 }
 
 /// Accept everything queued before `deadline`; returns the peer addresses.
-fn drain(listener: &Socket, deadline: Instant) -> Vec<SocketAddr> {
+fn drain_peers(listener: &Socket, deadline: Instant) -> Vec<SocketAddr> {
     let mut peers = Vec::new();
-    while Instant::now() < deadline {
-        match listener.accept() {
-            Ok((connection, peer)) => {
-                if let Some(peer) = peer.as_socket() {
-                    peers.push(peer);
-                }
-                drop(connection);
-            }
-            Err(e) if e.raw_os_error().is_some_and(sys::is_would_block) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if !sys::wait_readable(listener, DRAIN_POLL.min(left)).unwrap_or(false) {
-                    break;
-                }
-            }
-            Err(_) => continue,
-        }
-    }
+    drain(listener, deadline, None, DRAIN_POLL, |connection, peer| {
+        peers.extend(peer.as_socket());
+        drop(connection);
+    });
     peers
 }
 
-/// Run one burst.
-pub fn run_burst(spec: BurstSpec) -> BurstObservation {
+/// Run one burst, with descriptors from `budget`.
+pub fn run_burst(spec: BurstSpec, budget: &FdBudget) -> BurstObservation {
     let started = Instant::now();
     let deadline = started + Duration::from_millis(spec.deadline_ms);
     let mut obs = BurstObservation {
@@ -259,20 +157,15 @@ pub fn run_burst(spec: BurstSpec) -> BurstObservation {
     let listener = match open_listener(spec.family, spec.backlog) {
         Ok(listener) => listener,
         Err((stage, error)) => {
-            let stage = match stage {
-                SetupStage::Socket => "socket",
-                SetupStage::Bind => "bind",
-                SetupStage::Listen => "listen",
-            };
-            obs.setup_error = Some((stage.to_string(), Some(error)));
+            obs.setup_error = Some((stage.into(), Some(error)));
             return finish(obs);
         }
     };
     let want = spec.clients as usize + OVERHEAD;
-    let reservation = budget::process_budget().1.reserve(want, BUDGET_WAIT);
+    let reservation = budget.reserve(want, BUDGET_WAIT);
     // A reservation is cut to the whole budget; a burst needs all its descriptors at once.
     if reservation.as_ref().is_none_or(|r| r.held() < want) {
-        obs.setup_error = Some(("fd_budget".to_string(), None));
+        obs.setup_error = Some((BurstSetupStep::FdBudget, None));
         return finish(obs);
     }
 
@@ -351,7 +244,7 @@ pub fn run_burst(spec: BurstSpec) -> BurstObservation {
     // Accept everything queued and match it to the clients.
     // The drain runs even past the global deadline (bounded by its own): without it a
     // connected client could not be told from a half-open one.
-    let peers: HashSet<SocketAddr> = drain(&listener.socket, Instant::now() + DRAIN_DEADLINE)
+    let peers: HashSet<SocketAddr> = drain_peers(&listener.socket, Instant::now() + DRAIN_DEADLINE)
         .into_iter()
         .collect();
     obs.accepted_total = peers.len() as u32;
@@ -392,25 +285,26 @@ pub fn run_burst(spec: BurstSpec) -> BurstObservation {
             let mut buffer = [0u8; 16];
             reads.push(
                 match clients[i].socket.as_ref().map(|mut s| s.read(&mut buffer)) {
-                    Some(Ok(0)) => ("eof", None),
-                    Some(Ok(_)) => ("data", None),
+                    Some(Ok(0)) => (ProbeRead::Eof, None),
+                    Some(Ok(_)) => (ProbeRead::Data, None),
                     Some(Err(e)) if e.raw_os_error().is_some_and(sys::is_would_block) => {
-                        ("would_block", None)
+                        (ProbeRead::WouldBlock, None)
                     }
-                    Some(Err(e)) => ("error", Some(os_error_of(&e))),
-                    None => ("error", None),
+                    Some(Err(e)) => (ProbeRead::Error, Some(os_error_of(&e))),
+                    None => (ProbeRead::Error, None),
                 },
             );
         }
-        let late: HashSet<SocketAddr> = drain(&listener.socket, Instant::now() + DRAIN_DEADLINE)
-            .into_iter()
-            .collect();
+        let late: HashSet<SocketAddr> =
+            drain_peers(&listener.socket, Instant::now() + DRAIN_DEADLINE)
+                .into_iter()
+                .collect();
         obs.accepted_total += late.len() as u32;
         for ((&i, write_error), (read, read_error)) in half_open.iter().zip(write_errors).zip(reads)
         {
             facts[i].probe = Some(Probe {
                 write_error,
-                read: read.to_string(),
+                read,
                 read_error,
                 accepted_after_probe: clients[i].local.is_some_and(|l| late.contains(&l)),
             });

@@ -1,13 +1,24 @@
-//! Exporters: the report as a terminal table, Markdown, or JSON. Pure functions of a
-//! [`Report`]; nothing here touches the OS.
+//! Every renderer: reports in, text out. Nothing here touches the OS.
+//!
+//! - [`render`]: `run`'s report as a terminal table, Markdown or the
+//!   JSON wire format.
+//! - [`burst`]: the burst's table; [`extras`]: the extras' text; [`merge`]: several reports in
+//!   one cross-OS table.
+//! - [`text`]: the pieces they share (escaping, seconds, column alignment, the JSON writer).
 
-mod json;
+pub mod burst;
+pub mod extras;
 mod markdown;
+pub mod merge;
 mod table;
+pub mod text;
 
+pub use text::json;
+
+use crate::netns::World;
 use crate::report::{CaseReport, Report};
 
-/// An output format.
+/// An output format of `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Aligned plain text for a terminal.
@@ -18,13 +29,13 @@ pub enum Format {
     Markdown,
 }
 
-/// Render a report.
-pub fn render(report: &Report, format: Format) -> String {
-    match format {
+/// Render a report. Only the JSON writer can fail (see [`text::json`]).
+pub fn render(report: &Report, format: Format) -> Result<String, serde_json::Error> {
+    Ok(match format {
         Format::Table => table::render(report),
-        Format::Json => json::render(report),
+        Format::Json => json(report)?,
         Format::Markdown => markdown::render(report),
-    }
+    })
 }
 
 /// Column headings shared by the table and Markdown exporters.
@@ -64,7 +75,7 @@ pub fn prediction_text(case: &CaseReport) -> String {
 }
 
 /// One line naming a world's knobs (and the value read back where it differs) and its counters.
-pub(crate) fn world_summary(world: &crate::world::World) -> String {
+pub fn world_summary(world: &World) -> String {
     let knobs: Vec<String> = world
         .sysctls
         .iter()
@@ -86,49 +97,12 @@ pub(crate) fn world_summary(world: &crate::world::World) -> String {
     text
 }
 
-fn millis_text(ms: Option<u64>) -> String {
-    match ms {
-        Some(ms) => format!("{:.2} s", ms as f64 / 1000.0),
-        None => "-".to_string(),
-    }
-}
-
 /// One row of cells, in [`HEADINGS`] order.
-pub(crate) fn cells(case: &CaseReport) -> [String; 11] {
-    let listen = match (&case.listen.failed_at, &case.listen.os_error) {
-        (None, _) => "ok".to_string(),
-        (Some(stage), Some(error)) => format!("{stage}: {error}"),
-        (Some(stage), None) => format!("{stage}: failed"),
-    };
-    let backlog = if case.label == case.backlog.to_string() {
-        case.label.clone()
-    } else {
-        format!("{} ({})", case.label, case.backlog)
-    };
-    let late = &case.late_completion;
-    let late_text = match late.kind {
-        crate::classify::LateKind::NotApplicable => "-".to_string(),
-        crate::classify::LateKind::Failed => format!(
-            "failed {} after {}",
-            late.os_error
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            millis_text(late.elapsed_ms)
-        ),
-        kind => format!(
-            "{} after {}",
-            serde_json::to_value(kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            millis_text(late.elapsed_ms)
-        ),
-    };
-    [
+pub(crate) fn cells(case: &CaseReport) -> Vec<String> {
+    vec![
         case.family.to_string(),
-        backlog,
-        listen,
+        text::backlog_text(&case.label, case.backlog),
+        text::listen_text(&case.listen),
         case.queue_length
             .map_or_else(|| "-".to_string(), |n| n.to_string()),
         case.accepted.to_string(),
@@ -137,8 +111,8 @@ pub(crate) fn cells(case: &CaseReport) -> [String; 11] {
             .os_error
             .as_ref()
             .map_or_else(|| "-".to_string(), ToString::to_string),
-        millis_text(case.overflow.elapsed_ms),
-        late_text,
+        text::seconds_or_dash(case.overflow.elapsed_ms),
+        text::late_text(&case.late_completion),
         case.kernel_queue
             .map_or_else(|| "-".to_string(), |q| format!("{}/{}", q.queued, q.limit)),
         prediction_text(case),

@@ -1,8 +1,13 @@
 //! Exporters against a fixed report (a real Linux run kept in tests/fixtures), so layout is
 //! tested the same way on every OS.
 
-use super::{Format, render};
+use super::Format;
 use crate::report::Report;
+
+/// Render `report`; only the JSON writer can fail, and not for these types.
+fn render(report: &Report, format: Format) -> String {
+    super::render(report, format).expect("the report renders")
+}
 
 fn linux_fixture() -> Report {
     let mut report: Report =
@@ -93,15 +98,15 @@ fn missing_prediction_shows_a_dash() {
 
 #[test]
 fn a_world_is_named_under_the_environment() {
+    use crate::netns::{CounterDelta, SysctlSetting, World, WorldKind};
     use crate::sys::ListenCounters;
-    use crate::world::{CounterDelta, SysctlSetting, World};
     let mut report = linux_fixture();
     let counters = |n| ListenCounters {
         listen_overflows: n,
         listen_drops: n,
     };
     report.world = Some(World {
-        kind: "network_namespace".to_string(),
+        kind: WorldKind::NetworkNamespace,
         sysctls: vec![SysctlSetting {
             key: "net.core.somaxconn".to_string(),
             requested: 16,

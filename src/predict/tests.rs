@@ -2,9 +2,9 @@
 //! values come from.
 
 use super::*;
-use crate::classify::Overflow;
+use crate::classify::tcp::Overflow;
+use crate::observation::ListenReport;
 use crate::plan::Family;
-use crate::report::ListenReport;
 
 const MIN: i32 = i32::MIN;
 const MAX: i32 = i32::MAX;
@@ -191,8 +191,11 @@ fn case(backlog: i32, queue_length: Option<u32>, kind: OverflowKind) -> CaseRepo
             os_error: None,
             elapsed_ms: Some(200),
             detail: None,
+            reason: None,
         },
-        late_completion: crate::classify::late_completion(&crate::observation::Late::NotWatched),
+        late_completion: crate::classify::tcp::late_completion(
+            &crate::observation::tcp::Late::NotWatched,
+        ),
         kernel_queue: None,
         duration_ms: 1000,
         prediction: None,

@@ -19,7 +19,7 @@ fn sockopt_int(socket: &Socket, option: libc::c_int) -> Option<u32> {
     let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: the buffer and its length are valid for the call.
-    let rc = unsafe {
+    super::unix::cvt(unsafe {
         libc::getsockopt(
             socket.as_raw_fd(),
             libc::SOL_SOCKET,
@@ -27,10 +27,8 @@ fn sockopt_int(socket: &Socket, option: libc::c_int) -> Option<u32> {
             (&mut value as *mut libc::c_int).cast(),
             &mut len,
         )
-    };
-    if rc != 0 {
-        return None;
-    }
+    })
+    .ok()?;
     u32::try_from(value).ok()
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use socket2::Socket;
 
+use super::unix::cvt;
 use super::{FdLimit, KernelQueue};
 
 /// How long a connect may stay pending before the harness asks the kernel whether it queued the
@@ -33,7 +34,7 @@ pub fn kernel_queue(socket: &Socket) -> Option<KernelQueue> {
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
     // SAFETY: the buffer and its length are valid for the call.
-    let rc = unsafe {
+    cvt(unsafe {
         libc::getsockopt(
             socket.as_raw_fd(),
             libc::IPPROTO_TCP,
@@ -41,9 +42,10 @@ pub fn kernel_queue(socket: &Socket) -> Option<KernelQueue> {
             (&mut info as *mut libc::tcp_info).cast(),
             &mut len,
         )
-    };
+    })
+    .ok()?;
     // TCP_LISTEN is 10 in include/net/tcp_states.h; anything else is not a listener's view.
-    if rc != 0 || info.tcpi_state != 10 {
+    if info.tcpi_state != 10 {
         return None;
     }
     Some(KernelQueue {
@@ -94,11 +96,10 @@ pub fn kernel_version() -> Option<String> {
     super::unix::uname_release()
 }
 
-/// Raise the soft limit to the hard limit, and the hard limit to `fs.nr_open` where the process
-/// is privileged (root or CAP_SYS_RESOURCE).
+/// Raise the soft limit to the hard limit (the hard limit itself is left alone; see
+/// `unix::raise_fd_limit_to`).
 pub fn raise_fd_limit() -> Option<FdLimit> {
-    let ceiling = read_proc("/proc/sys/fs/nr_open").and_then(|v| v.parse().ok());
-    super::unix::raise_fd_limit_to(ceiling)
+    super::unix::raise_fd_limit_to(None)
 }
 
 /// Linux gives no special meaning to any backlog value: negative ones become huge unsigned
@@ -116,52 +117,42 @@ pub fn backlog_meaning(_backlog: i32) -> Option<String> {
 /// outside the experiment modules; it carries no traffic).
 pub fn enter_network_namespace() -> Result<(), super::NamespaceError> {
     use super::NamespaceError;
-    use crate::os_error::OsError;
-    let last_error =
-        || OsError::from_code(std::io::Error::last_os_error().raw_os_error().unwrap_or(-1));
+    let failed = |step: &'static str| {
+        move |error: std::io::Error| NamespaceError::Failed {
+            step,
+            code: raw_code(&error),
+        }
+    };
     // SAFETY: a plain syscall with a flag argument.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        let error = last_error();
-        return Err(if error.code == libc::EPERM {
-            NamespaceError::NotPermitted(error)
-        } else {
-            NamespaceError::Failed {
-                step: "unshare(CLONE_NEWNET)",
-                error,
-            }
-        });
-    }
-    let control =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).map_err(|e| {
-            NamespaceError::Failed {
-                step: "socket for SIOCSIFFLAGS",
-                error: crate::os_error::os_error_of(&e),
-            }
-        })?;
+    cvt(unsafe { libc::unshare(libc::CLONE_NEWNET) }).map_err(|error| {
+        match error.raw_os_error() {
+            Some(libc::EPERM) => NamespaceError::NotPermitted(libc::EPERM),
+            _ => failed("unshare(CLONE_NEWNET)")(error),
+        }
+    })?;
+    let control = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+        .map_err(failed("socket for SIOCSIFFLAGS"))?;
     // SAFETY: ifreq is plain data.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
     for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
         *slot = *byte as libc::c_char;
     }
     // SAFETY: the descriptor is open and `request` is a valid ifreq naming "lo".
-    if unsafe { libc::ioctl(control.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } != 0 {
-        return Err(NamespaceError::Failed {
-            step: "SIOCGIFFLAGS lo",
-            error: last_error(),
-        });
-    }
+    cvt(unsafe { libc::ioctl(control.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) })
+        .map_err(failed("SIOCGIFFLAGS lo"))?;
     // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
     unsafe {
         request.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
     }
     // SAFETY: as above; the kernel reads the name and the flags.
-    if unsafe { libc::ioctl(control.as_raw_fd(), libc::SIOCSIFFLAGS, &request) } != 0 {
-        return Err(NamespaceError::Failed {
-            step: "SIOCSIFFLAGS lo up",
-            error: last_error(),
-        });
-    }
+    cvt(unsafe { libc::ioctl(control.as_raw_fd(), libc::SIOCSIFFLAGS, &request) })
+        .map_err(failed("SIOCSIFFLAGS lo up"))?;
     Ok(())
+}
+
+/// The raw code of an I/O error, or -1 for an error std made up.
+fn raw_code(error: &std::io::Error) -> i32 {
+    error.raw_os_error().unwrap_or(-1)
 }
 
 /// `/proc/sys/...` for a dotted key, or `None` for a key that could escape `/proc/sys`.
@@ -190,15 +181,13 @@ pub fn set_sysctl(key: &str, value: i64) -> Result<i64, super::SysctlError> {
     if metadata.permissions().mode() & 0o222 == 0 {
         return Err(SysctlError::ReadOnly);
     }
-    let current = std::fs::read_to_string(&path)
-        .map_err(|e| SysctlError::Rejected(crate::os_error::os_error_of(&e)))?;
+    let current =
+        std::fs::read_to_string(&path).map_err(|e| SysctlError::Rejected(raw_code(&e)))?;
     if current.trim().parse::<i64>().is_err() {
         return Err(SysctlError::NotInteger(current.trim().to_string()));
     }
-    std::fs::write(&path, format!("{value}\n"))
-        .map_err(|e| SysctlError::Rejected(crate::os_error::os_error_of(&e)))?;
-    let back = std::fs::read_to_string(&path)
-        .map_err(|e| SysctlError::Rejected(crate::os_error::os_error_of(&e)))?;
+    std::fs::write(&path, format!("{value}\n")).map_err(|e| SysctlError::Rejected(raw_code(&e)))?;
+    let back = std::fs::read_to_string(&path).map_err(|e| SysctlError::Rejected(raw_code(&e)))?;
     back.trim()
         .parse()
         .map_err(|_| SysctlError::NotInteger(back.trim().to_string()))

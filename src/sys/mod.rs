@@ -16,7 +16,7 @@
 //! | `somaxconn_setting() -> Option<(&'static str, i64)>` | the system's effective limit and the knob it comes from |
 //! | `tcp_settings() -> BTreeMap<String, String>` | other knobs that shape the experiments (syncookies, SYN retries, ...) |
 //! | `kernel_version() -> Option<String>` | the kernel release (`uname -r`), where there is one |
-//! | `raise_fd_limit() -> Option<FdLimit>` | raise RLIMIT_NOFILE as far as the OS allows; `None` where there is no such limit |
+//! | `raise_fd_limit() -> Option<FdLimit>` | raise the soft RLIMIT_NOFILE toward the hard limit (never the hard limit itself); `None` where there is no such limit. Callers use [`fd_limit`], which raises once |
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
 //! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
 //! | `install_interrupt_handler() -> io::Result<()>`, `interrupted() -> bool` | turn Ctrl-C (SIGINT/SIGTERM on Unix, `SetConsoleCtrlHandler` on Windows) into a polled flag, so `hold` closes its sockets and exits 0 |
@@ -42,6 +42,13 @@ pub struct KernelQueue {
     /// Incomplete (half-open) connections, where the OS counts them separately.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub incomplete: Option<u32>,
+}
+
+/// The process's descriptor limit, raised once (the first call raises it, as far as
+/// `raise_fd_limit` goes on this OS) and remembered: every later reader sees the same numbers.
+pub fn fd_limit() -> Option<FdLimit> {
+    static LIMIT: std::sync::OnceLock<Option<FdLimit>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(raise_fd_limit)
 }
 
 /// The process's open-file limit, before and after the harness raised it.
@@ -145,14 +152,14 @@ pub enum NamespaceError {
     /// This OS has no network namespaces.
     Unsupported,
     /// The process may not create one: `unshare(CLONE_NEWNET)` needs CAP_SYS_ADMIN (root), per
-    /// unshare(2).
-    NotPermitted(crate::os_error::OsError),
+    /// unshare(2). The raw error code (EPERM).
+    NotPermitted(i32),
     /// A step failed: `unshare` or bringing `lo` up.
     Failed {
         /// The step.
         step: &'static str,
-        /// Its raw error.
-        error: crate::os_error::OsError,
+        /// Its raw error code.
+        code: i32,
     },
 }
 
@@ -167,6 +174,7 @@ pub enum SysctlError {
     ReadOnly,
     /// The knob does not hold a single integer (its current text).
     NotInteger(String),
-    /// The kernel refused the value (EINVAL for a value out of the knob's range).
-    Rejected(crate::os_error::OsError),
+    /// The kernel refused the value (EINVAL for a value out of the knob's range): the raw
+    /// error code.
+    Rejected(i32),
 }

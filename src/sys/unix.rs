@@ -69,6 +69,16 @@ pub fn is_fd_exhausted(code: i32) -> bool {
     code == libc::EMFILE || code == libc::ENFILE || code == libc::ENOBUFS
 }
 
+/// Turn a C call's `-1` into the thread's `errno` as an `io::Error` (std's private `cvt`), so
+/// every call site checks its result the same way.
+pub(super) fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
 fn poll_one(socket: &Socket, events: libc::c_short, timeout: Duration) -> io::Result<bool> {
     let mut fd = libc::pollfd {
         fd: socket.as_raw_fd(),
@@ -79,13 +89,10 @@ fn poll_one(socket: &Socket, events: libc::c_short, timeout: Duration) -> io::Re
     let millis = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
     loop {
         // SAFETY: `fd` is a valid pollfd for the duration of the call and nfds is 1.
-        let n = unsafe { libc::poll(&mut fd, 1, millis) };
-        if n >= 0 {
-            return Ok(n > 0 && fd.revents != 0);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
+        match cvt(unsafe { libc::poll(&mut fd, 1, millis) }) {
+            Ok(n) => return Ok(n > 0 && fd.revents != 0),
+            Err(err) if err.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(err) => return Err(err),
         }
     }
 }
@@ -107,30 +114,18 @@ fn rlim_to_u64(value: libc::rlim_t) -> u64 {
     value as u64
 }
 
-/// Raise RLIMIT_NOFILE: first the hard limit up to `ceiling` (works only with privileges, and
-/// is silently skipped without), then the soft limit up to the hard limit.
+/// Raise the soft RLIMIT_NOFILE toward the hard limit (and no higher than `ceiling`, where the
+/// OS caps a process below its hard limit). The hard limit is never raised, even where the
+/// process is privileged: it is the user's (or the service manager's) decision, so `ulimit -n`
+/// bounds the harness for root too, and a case that needs more reports the limit instead.
 pub(super) fn raise_fd_limit_to(ceiling: Option<u64>) -> Option<FdLimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return None;
-    }
+    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }).ok()?;
     let soft_before = rlim_to_u64(limit.rlim_cur);
-    if let Some(ceiling) = ceiling {
-        if rlim_to_u64(limit.rlim_max) < ceiling && limit.rlim_max != libc::RLIM_INFINITY {
-            let wanted = libc::rlimit {
-                rlim_cur: ceiling as libc::rlim_t,
-                rlim_max: ceiling as libc::rlim_t,
-            };
-            // SAFETY: plain syscall on a struct we own; failure (EPERM) leaves the limit as it was.
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
-                limit = wanted;
-            }
-        }
-    }
     let target = match ceiling {
         Some(ceiling) if limit.rlim_max == libc::RLIM_INFINITY => ceiling as libc::rlim_t,
         Some(ceiling) => limit.rlim_max.min(ceiling as libc::rlim_t),
@@ -141,8 +136,8 @@ pub(super) fn raise_fd_limit_to(ceiling: Option<u64>) -> Option<FdLimit> {
             rlim_cur: target,
             rlim_max: limit.rlim_max,
         };
-        // SAFETY: as above.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+        // SAFETY: plain syscall on a struct we own; failure leaves the limit as it was.
+        if cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) }).is_ok() {
             limit.rlim_cur = target;
         }
     }
@@ -163,9 +158,7 @@ pub(super) fn uname_release() -> Option<String> {
     // SAFETY: utsname is plain data; uname fills it.
     let mut name: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: the pointer is valid for the call.
-    if unsafe { libc::uname(&mut name) } != 0 {
-        return None;
-    }
+    cvt(unsafe { libc::uname(&mut name) }).ok()?;
     // SAFETY: uname NUL-terminates `release`.
     let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) };
     Some(release.to_string_lossy().into_owned())
@@ -178,7 +171,7 @@ pub(super) fn sysctl_int(name: &str) -> Option<i64> {
     let mut buf = [0u8; 8];
     let mut len = buf.len();
     // SAFETY: the name is NUL-terminated; the buffer and its length are valid for the call.
-    let rc = unsafe {
+    cvt(unsafe {
         libc::sysctlbyname(
             cname.as_ptr(),
             buf.as_mut_ptr().cast(),
@@ -186,10 +179,8 @@ pub(super) fn sysctl_int(name: &str) -> Option<i64> {
             std::ptr::null_mut(),
             0,
         )
-    };
-    if rc != 0 {
-        return None;
-    }
+    })
+    .ok()?;
     // Kernel integers come back as 4 or 8 bytes in native order.
     match len {
         4 => Some(i64::from(i32::from_ne_bytes(buf[..4].try_into().ok()?))),
@@ -205,7 +196,7 @@ pub(super) fn sysctl_string(name: &str) -> Option<String> {
     let mut buf = [0u8; 256];
     let mut len = buf.len();
     // SAFETY: as in `sysctl_int`.
-    let rc = unsafe {
+    cvt(unsafe {
         libc::sysctlbyname(
             cname.as_ptr(),
             buf.as_mut_ptr().cast(),
@@ -213,10 +204,8 @@ pub(super) fn sysctl_string(name: &str) -> Option<String> {
             std::ptr::null_mut(),
             0,
         )
-    };
-    if rc != 0 {
-        return None;
-    }
+    })
+    .ok()?;
     let text = &buf[..len.min(buf.len())];
     let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
     Some(String::from_utf8_lossy(&text[..end]).into_owned())

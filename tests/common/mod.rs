@@ -78,13 +78,13 @@ pub fn with_fd_limit(limit: u32, args: &str) -> Output {
         .expect("sh runs")
 }
 
-/// Run a subcommand (`run`, `burst`) in a world made by `--sysctl` and parse its JSON output;
-/// `Err` carries the reason to skip when this machine cannot make a network namespace.
+/// Run a subcommand (`run`, `burst`) in a world made by `--sysctl` and parse its JSON output.
+/// Only the tests [`run_with_namespaces`] runs as privileged call it.
 pub fn in_world<T: serde::de::DeserializeOwned>(
     subcommand: &str,
     sysctls: &[&str],
     extra: &[&str],
-) -> Result<T, String> {
+) -> T {
     let mut args = vec![subcommand, "--quiet", "--format", "json"];
     for sysctl in sysctls {
         args.extend(["--sysctl", sysctl]);
@@ -92,9 +92,60 @@ pub fn in_world<T: serde::de::DeserializeOwned>(
     args.extend(extra);
     let output = backlog_probe(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(2) && stderr.contains("network namespace") {
-        return Err(format!("skipped: {}", stderr.trim()));
-    }
     assert!(output.status.success(), "{args:?}: {stderr}");
-    Ok(serde_json::from_slice(&output.stdout).expect("a JSON report"))
+    serde_json::from_slice(&output.stdout).expect("a JSON report")
+}
+
+/// Why this process cannot make a private network namespace (`--sysctl`, `unshare -n`), or
+/// `None` when it can. Checked by entering one on a thread of its own: `unshare(CLONE_NEWNET)`
+/// moves only the calling thread, which then ends, so the test process stays where it was.
+pub fn namespace_unavailable() -> Option<String> {
+    std::thread::spawn(backlog_probe::sys::enter_network_namespace)
+        .join()
+        .unwrap_or(Err(backlog_probe::sys::NamespaceError::Unsupported))
+        .err()
+        .map(|error| match error {
+            backlog_probe::sys::NamespaceError::Unsupported => {
+                "network namespaces are Linux's".to_string()
+            }
+            backlog_probe::sys::NamespaceError::NotPermitted(code) => format!(
+                "needs CAP_SYS_ADMIN (network namespaces): unshare failed with {}",
+                backlog_probe::os_error::OsError::from_code(code)
+            ),
+            backlog_probe::sys::NamespaceError::Failed { step, code } => format!(
+                "cannot make a network namespace: {step} failed with {}",
+                backlog_probe::os_error::OsError::from_code(code)
+            ),
+        })
+}
+
+/// The `main` of a test binary whose tests need a private network namespace: `privileged`
+/// tests run where one can be made (root, or CAP_SYS_ADMIN, on Linux) and are reported as
+/// *ignored* elsewhere, with the reason on stderr, never as passed; `plain` tests always run.
+/// A test fails by panicking, as under the built-in harness.
+pub fn run_with_namespaces(
+    privileged: &[(&'static str, fn())],
+    plain: &[(&'static str, fn())],
+) -> std::process::ExitCode {
+    use libtest_mimic::{Arguments, Trial};
+    let args = Arguments::from_args();
+    let unavailable = namespace_unavailable();
+    if let Some(reason) = &unavailable {
+        eprintln!(
+            "{} namespace test(s) ignored: {reason}; run as root to include them",
+            privileged.len()
+        );
+    }
+    let trial = |&(name, test): &(&'static str, fn())| {
+        Trial::test(name, move || {
+            test();
+            Ok(())
+        })
+    };
+    let trials = privileged
+        .iter()
+        .map(|t| trial(t).with_ignored_flag(unavailable.is_some()))
+        .chain(plain.iter().map(trial))
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
 }

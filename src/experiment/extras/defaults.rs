@@ -12,10 +12,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use socket2::{SockAddr, SockRef, Socket, Type};
 
-use super::fill::{FillResult, drain, fill};
+use crate::experiment::budget::FdBudget;
+use crate::experiment::connect::{drain_all, fill_held};
+use crate::observation::extras::{MeasureStatus, RuntimeDefault};
 use crate::os_error::{OsError, os_error_of};
 use crate::sys;
 
@@ -26,61 +27,23 @@ const PYTHON_START: Duration = Duration::from_secs(20);
 /// How long Python may take to exit once its standard input closes.
 const PYTHON_EXIT: Duration = Duration::from_secs(5);
 
-/// Whether a runtime default could be measured here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MeasureStatus {
-    /// Measured: see `kernel_limit` and `fill`.
-    Measured,
-    /// The API does not exist on this OS or in this build.
-    Unsupported,
-    /// A tool it needs (python3) is missing.
-    Skipped,
-    /// Setting the listener up failed: see `os_error` and `detail`.
-    Failed,
-}
-
-/// What one runtime's default listener got.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuntimeDefault {
-    /// The call, e.g. `std::net::TcpListener::bind`, `python3 socket.listen()`.
-    pub api: String,
-    /// Whether it was measured.
-    pub status: MeasureStatus,
-    /// The backlog the kernel stored for the listener (its view after clamping), where the OS
-    /// shows it.
-    pub kernel_limit: Option<u32>,
-    /// The sequential fill, where there was no kernel view.
-    pub fill: Option<FillResult>,
-    /// The raw error of a failed setup.
-    pub os_error: Option<OsError>,
-    /// Why it was skipped, unsupported or failed.
-    pub detail: Option<String>,
-}
-
-impl RuntimeDefault {
-    fn not_measured(api: &str, status: MeasureStatus, detail: String) -> Self {
-        RuntimeDefault {
-            api: api.to_string(),
-            status,
-            kernel_limit: None,
-            fill: None,
-            os_error: None,
-            detail: Some(detail),
-        }
-    }
-
-    fn failed(api: &str, error: &std::io::Error, step: &str) -> Self {
-        RuntimeDefault {
-            os_error: Some(os_error_of(error)),
-            ..Self::not_measured(api, MeasureStatus::Failed, format!("{step} failed"))
-        }
+/// A runtime default whose setup step failed with `error`.
+fn failed(api: &str, error: &std::io::Error, step: &str) -> RuntimeDefault {
+    RuntimeDefault {
+        os_error: Some(os_error_of(error)),
+        ..RuntimeDefault::not_measured(api, MeasureStatus::Failed, format!("{step} failed"))
     }
 }
 
 /// Measure a listener some runtime set up: the kernel view if the OS has one, else fill it
-/// (and drain it; the listener is switched to non-blocking for that).
-pub fn measure_listener(api: &str, listener: &Socket, ty: Type) -> RuntimeDefault {
+/// with descriptors from `budget` (and drain it; the listener is switched to non-blocking for
+/// that).
+pub fn measure_listener(
+    api: &str,
+    listener: &Socket,
+    ty: Type,
+    budget: &FdBudget,
+) -> RuntimeDefault {
     let mut result = RuntimeDefault {
         api: api.to_string(),
         status: MeasureStatus::Measured,
@@ -95,40 +58,41 @@ pub fn measure_listener(api: &str, listener: &Socket, ty: Type) -> RuntimeDefaul
     }
     let target = match listener.local_addr() {
         Ok(target) => target,
-        Err(e) => return RuntimeDefault::failed(api, &e, "getsockname()"),
+        Err(e) => return failed(api, &e, "getsockname()"),
     };
     if let Err(e) = listener.set_nonblocking(true) {
-        return RuntimeDefault::failed(api, &e, "set_nonblocking()");
+        return failed(api, &e, "set_nonblocking()");
     }
-    let held = fill(&target, ty, Some(listener), DEFAULTS_CAP);
+    let held = fill_held(&target, ty, Some(listener), DEFAULTS_CAP, budget);
     result.fill = Some(held.result.clone());
-    drain(listener);
+    drain_all(listener);
     drop(held);
     result
 }
 
 /// `std::net::TcpListener::bind("127.0.0.1:0")`.
-pub fn std_tcp_listener() -> RuntimeDefault {
+pub fn std_tcp_listener(budget: &FdBudget) -> RuntimeDefault {
     const API: &str = "std::net::TcpListener::bind";
     match std::net::TcpListener::bind(("127.0.0.1", 0)) {
-        Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM),
-        Err(e) => RuntimeDefault::failed(API, &e, "bind"),
+        Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
+        Err(e) => failed(API, &e, "bind"),
     }
 }
 
 /// `std::os::unix::net::UnixListener::bind(path)` on a temporary path (Unix only).
-pub fn std_unix_listener() -> RuntimeDefault {
+pub fn std_unix_listener(budget: &FdBudget) -> RuntimeDefault {
     const API: &str = "std::os::unix::net::UnixListener::bind";
     #[cfg(unix)]
     {
-        let path = super::local::TempSocketPath::new();
+        let path = super::unix::TempSocketPath::new();
         match std::os::unix::net::UnixListener::bind(path.path()) {
-            Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM),
-            Err(e) => RuntimeDefault::failed(API, &e, "bind"),
+            Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
+            Err(e) => failed(API, &e, "bind"),
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = budget; // nothing to fill without Unix-domain sockets
         RuntimeDefault::not_measured(
             API,
             MeasureStatus::Unsupported,
@@ -139,7 +103,7 @@ pub fn std_unix_listener() -> RuntimeDefault {
 
 /// tokio's `TcpListener::bind("127.0.0.1:0")` on a current-thread runtime (needs the `tokio`
 /// feature).
-pub fn tokio_tcp_listener() -> RuntimeDefault {
+pub fn tokio_tcp_listener(budget: &FdBudget) -> RuntimeDefault {
     const API: &str = "tokio::net::TcpListener::bind";
     #[cfg(feature = "tokio")]
     {
@@ -148,18 +112,21 @@ pub fn tokio_tcp_listener() -> RuntimeDefault {
             .build()
         {
             Ok(runtime) => runtime,
-            Err(e) => return RuntimeDefault::failed(API, &e, "building the tokio runtime"),
+            Err(e) => return failed(API, &e, "building the tokio runtime"),
         };
         // Everything runs inside the runtime so the listener registers and deregisters there.
         runtime.block_on(async {
             match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
-                Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM),
-                Err(e) => RuntimeDefault::failed(API, &e, "bind"),
+                Ok(listener) => {
+                    measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget)
+                }
+                Err(e) => failed(API, &e, "bind"),
             }
         })
     }
     #[cfg(not(feature = "tokio"))]
     {
+        let _ = budget; // nothing to fill without tokio
         RuntimeDefault::not_measured(
             API,
             MeasureStatus::Unsupported,
@@ -212,7 +179,7 @@ fn reap(child: &mut Child, deadline: Duration) {
 }
 
 /// `socket.listen()` (`backlog` None) or `socket.listen(backlog)` in python3.
-pub fn python_listener(backlog: Option<i32>) -> RuntimeDefault {
+pub fn python_listener(backlog: Option<i32>, budget: &FdBudget) -> RuntimeDefault {
     let api = match backlog {
         None => "python3 socket.listen()".to_string(),
         Some(value) => format!("python3 socket.listen({value})"),
@@ -271,7 +238,7 @@ pub fn python_listener(backlog: Option<i32>) -> RuntimeDefault {
     if result.kernel_limit.is_none() {
         let port = u16::try_from(port).unwrap_or(0);
         let target = SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-        let held = fill(&target, Type::STREAM, None, DEFAULTS_CAP);
+        let held = fill_held(&target, Type::STREAM, None, DEFAULTS_CAP, budget);
         result.fill = Some(held.result.clone());
         drop(held);
     }

@@ -7,52 +7,32 @@
 //! socket is not of a type that supports the listen operation"). The harness measures what the
 //! call returns rather than trusting that.
 
-use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::experiment::loopback;
+use crate::observation::extras::UdpListen;
+use crate::observation::{ListenReport, SetupStage};
 use crate::os_error::os_error_of;
 use crate::plan::Family;
-use crate::report::ListenReport;
 
 /// The backlog passed to `listen()` on the datagram socket (any positive value would do).
 pub const UDP_BACKLOG: i32 = 5;
 
-/// What `listen()` on a bound UDP socket returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UdpListen {
-    /// Loopback family.
-    pub family: Family,
-    /// The backlog passed to `listen()`.
-    pub backlog: i32,
-    /// `ok: true` if the OS accepted the call; otherwise the failed step (`socket`, `bind` or
-    /// `listen`) and its raw error.
-    pub listen: ListenReport,
-}
-
 /// Bind a UDP socket to the family's loopback address and call `listen()` on it.
 pub fn udp_listen(family: Family) -> UdpListen {
-    let failed = |stage: &str, error: &std::io::Error| ListenReport {
-        ok: false,
-        failed_at: Some(stage.to_string()),
-        os_error: Some(os_error_of(error)),
-    };
+    let failed = |stage, error: &std::io::Error| ListenReport::failed(stage, os_error_of(error));
     let address = loopback(family);
     let listen = match Socket::new(
         Domain::for_address(address),
         Type::DGRAM,
         Some(Protocol::UDP),
     ) {
-        Err(e) => failed("socket", &e),
+        Err(e) => failed(SetupStage::Socket, &e),
         Ok(socket) => match socket.bind(&address.into()) {
-            Err(e) => failed("bind", &e),
+            Err(e) => failed(SetupStage::Bind, &e),
             Ok(()) => match socket.listen(UDP_BACKLOG) {
-                Err(e) => failed("listen", &e),
-                Ok(()) => ListenReport {
-                    ok: true,
-                    failed_at: None,
-                    os_error: None,
-                },
+                Err(e) => failed(SetupStage::Listen, &e),
+                Ok(()) => ListenReport::ok(),
             },
         },
     };

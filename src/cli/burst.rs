@@ -1,28 +1,23 @@
-//! The `burst` subcommand: arguments, the optional world, and output.
+//! `backlog-probe burst`: many clients at once against a listener that does not accept.
 
 use clap::{Args, ValueEnum};
 
-use crate::burst_report::BurstReport;
-use crate::environment::Environment;
-use crate::experiment::burst::{self, BurstSpec};
-use crate::plan::Family;
-use crate::world::{SysctlRequest, World};
-
-/// Which loopback family a burst uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BurstFamily {
-    /// 127.0.0.1.
-    Ipv4,
-    /// ::1.
-    Ipv6,
-}
+use super::UsageError;
+use super::args::FamilyArg;
+use super::output::{progress_message, write_stdout};
+use backlog_probe::experiment;
+use backlog_probe::export;
+use backlog_probe::netns::SysctlRequest;
+use backlog_probe::observation::burst::{BurstSetupStep, BurstSpec};
+use backlog_probe::plan::Family;
+use backlog_probe::run;
 
 /// Output format of a burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BurstFormat {
     /// Aligned text for a terminal.
     Table,
-    /// JSON (documented in the crate docs, module `burst_report`).
+    /// JSON (documented in the crate docs, module `report::burst`).
     Json,
 }
 
@@ -40,7 +35,7 @@ pub struct BurstArgs {
 
     /// Address family.
     #[arg(long, value_enum, default_value = "ipv4")]
-    family: BurstFamily,
+    family: FamilyArg,
 
     /// Connecting, watching and probing end within this many seconds; the accept passes after
     /// them take at most 4 s more.
@@ -61,20 +56,15 @@ pub struct BurstArgs {
     quiet: bool,
 }
 
-/// Run a burst; `Err` is a one-line usage error (exit 2).
-pub fn burst_command(args: &BurstArgs) -> Result<(), String> {
+/// Run a burst and print its report.
+pub fn run(args: &BurstArgs) -> Result<(), UsageError> {
     // The namespace must be entered on this thread before the burst spawns its threads.
-    let mut world = if args.sysctls.is_empty() {
-        None
-    } else {
-        Some(World::enter(&args.sysctls).map_err(|e| e.0)?)
-    };
-    let family = match args.family {
-        BurstFamily::Ipv4 => Family::Ipv4,
-        BurstFamily::Ipv6 => Family::Ipv6,
-    };
-    if let Err(error) = crate::experiment::family_available(family) {
-        return Err(format!("{family} loopback is unavailable here ({error})"));
+    let world = super::enter_world(&args.sysctls)?;
+    let family = Family::from(args.family);
+    if let Err(error) = experiment::family_available(family) {
+        return Err(UsageError(format!(
+            "{family} loopback is unavailable here ({error})"
+        )));
     }
     let spec = BurstSpec {
         family,
@@ -83,30 +73,22 @@ pub fn burst_command(args: &BurstArgs) -> Result<(), String> {
         deadline_ms: args.deadline * 1000,
     };
     if !args.quiet {
-        crate::cli::progress_message(&format!(
+        progress_message(&format!(
             "backlog-probe: burst of {} clients against backlog {} ({family})",
             spec.clients, spec.backlog
         ));
     }
-    let environment = Environment::detect();
-    let observation = match world.as_mut() {
-        Some(world) => world.counted(|| burst::run_burst(spec)),
-        None => burst::run_burst(spec),
-    };
-    if let Some(("fd_budget", _)) = observation
-        .setup_error
-        .as_ref()
-        .map(|(s, e)| (s.as_str(), e))
-    {
-        return Err(format!(
+    let report = run::burst_report(spec, world);
+    if let Some((BurstSetupStep::FdBudget, _)) = report.setup_error {
+        return Err(UsageError(format!(
             "{} clients need more file descriptors than this process may open; lower --clients or raise `ulimit -n`",
             spec.clients
-        ));
+        )));
     }
-    let report = BurstReport::new(observation, environment, world);
-    crate::cli::write_stdout(&match args.format {
-        BurstFormat::Table => report.to_table(),
-        BurstFormat::Json => report.to_json(),
+    write_stdout(&match args.format {
+        BurstFormat::Table => export::burst::table(&report),
+        BurstFormat::Json => export::json(&report)
+            .map_err(|e| UsageError(format!("cannot write the report: {e}")))?,
     });
     Ok(())
 }

@@ -1,11 +1,11 @@
-//! Pure judgement over an [`Observation`]: what the first overflow looked like.
-//!
-//! Errors are matched by their symbolic names, which the OS module resolved where the error
-//! happened, so the same table classifies Linux, macOS and Windows observations on any machine.
+//! Pure judgement over an [`Observation`] of the sequential TCP experiment: what the first
+//! overflow looked like, and what the pending client did once a slot freed.
 
 use serde::{Deserialize, Serialize};
 
-use crate::observation::{FillEnd, Late, Observation, Setup, SetupStage};
+use super::{ErrorClass, error_class, is_family_missing, millis};
+use crate::observation::SetupStage;
+use crate::observation::tcp::{FillEnd, Late, Observation, Setup};
 use crate::os_error::OsError;
 
 /// The shape of the first connection that did not fit.
@@ -52,6 +52,36 @@ impl OverflowKind {
     }
 }
 
+/// Why a case has no verdict: the harness's own limits, never the OS's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum InconclusiveReason {
+    /// The run's `--deadline` passed before the case started.
+    NotRun,
+    /// The run's `--deadline` passed while the case ran.
+    Deadline,
+    /// The worker process running the case ended without reporting it.
+    Lost,
+    /// The listener never came up.
+    NoListener,
+    /// The harness ran out of descriptors (or another client resource) before the queue was
+    /// full.
+    Resources,
+    /// The kernel queued the connection but the client never saw it complete.
+    KernelQueuedUnseen,
+}
+
+impl InconclusiveReason {
+    /// True when the run's deadline, not the case, ended the measurement.
+    pub fn is_deadline(self) -> bool {
+        matches!(
+            self,
+            InconclusiveReason::NotRun | InconclusiveReason::Deadline
+        )
+    }
+}
+
 /// The verdict on the first overflow, with the facts it rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overflow {
@@ -65,116 +95,92 @@ pub struct Overflow {
     /// A sentence for `inconclusive` and setup failures.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
+    /// For `inconclusive`: which of the harness's limits ended the case.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<InconclusiveReason>,
 }
 
-const REFUSED: &[&str] = &["ECONNREFUSED", "WSAECONNREFUSED"];
-const RESET: &[&str] = &["ECONNRESET", "WSAECONNRESET"];
-const TIMED_OUT: &[&str] = &["ETIMEDOUT", "WSAETIMEDOUT"];
-/// What `socket()`/`bind()` say when a family is missing: no IPv6 module, IPv6 disabled, or no
-/// `::1` on loopback.
-const FAMILY_MISSING: &[&str] = &[
-    "EAFNOSUPPORT",
-    "EPROTONOSUPPORT",
-    "EADDRNOTAVAIL",
-    "WSAEAFNOSUPPORT",
-    "WSAEPROTONOSUPPORT",
-    "WSAEADDRNOTAVAIL",
-];
+impl Overflow {
+    fn of(kind: OverflowKind, os_error: Option<OsError>, elapsed_ms: Option<u64>) -> Self {
+        Overflow {
+            kind,
+            os_error,
+            elapsed_ms,
+            detail: None,
+            reason: None,
+        }
+    }
 
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    fn inconclusive(reason: InconclusiveReason, detail: String) -> Self {
+        Overflow {
+            detail: Some(detail),
+            reason: Some(reason),
+            ..Overflow::of(OverflowKind::Inconclusive, None, None)
+        }
+    }
 }
 
 /// Classify the first overflow of an experiment.
 pub fn classify(obs: &Observation) -> Overflow {
-    let verdict = |kind, os_error, elapsed_ms, detail: Option<String>| Overflow {
-        kind,
-        os_error,
-        elapsed_ms,
-        detail,
-    };
-    if obs.setup == Setup::NotRun {
-        return verdict(
-            OverflowKind::Inconclusive,
-            None,
-            None,
-            Some("not run: the run deadline passed first".into()),
-        );
-    }
-    if let Setup::Lost { detail } = &obs.setup {
-        return verdict(
-            OverflowKind::Inconclusive,
-            None,
-            None,
-            Some(format!("lost: {detail}")),
-        );
-    }
-    if let Setup::Failed { stage, error } = &obs.setup {
-        let kind = match stage {
-            SetupStage::Listen => OverflowKind::ListenFailed,
-            _ if error.is_any(FAMILY_MISSING) => OverflowKind::Unavailable,
-            _ => OverflowKind::Other,
-        };
-        let step = match stage {
-            SetupStage::Socket => "socket()",
-            SetupStage::Bind => "bind()",
-            SetupStage::Listen => "listen()",
-        };
-        return verdict(
-            kind,
-            Some(error.clone()),
-            None,
-            Some(format!("{step} failed")),
-        );
+    use InconclusiveReason as Why;
+    match &obs.setup {
+        Setup::Listening => {}
+        Setup::NotRun => {
+            return Overflow::inconclusive(
+                Why::NotRun,
+                "not run: the run deadline passed first".into(),
+            );
+        }
+        Setup::Lost { detail } => {
+            return Overflow::inconclusive(Why::Lost, format!("lost: {detail}"));
+        }
+        Setup::Failed { stage, error } => {
+            let kind = match stage {
+                SetupStage::Listen => OverflowKind::ListenFailed,
+                _ if is_family_missing(error) => OverflowKind::Unavailable,
+                _ => OverflowKind::Other,
+            };
+            return Overflow {
+                detail: Some(format!("{} failed", stage.call())),
+                ..Overflow::of(kind, Some(error.clone()), None)
+            };
+        }
     }
     match &obs.fill_end {
-        FillEnd::NotStarted => verdict(
-            OverflowKind::Inconclusive,
-            None,
-            None,
-            Some("the listener never came up".into()),
-        ),
-        FillEnd::CapReached => verdict(OverflowKind::None, None, None, None),
+        FillEnd::NotStarted => {
+            Overflow::inconclusive(Why::NoListener, "the listener never came up".into())
+        }
+        FillEnd::CapReached => Overflow::of(OverflowKind::None, None, None),
         FillEnd::Pending {
             waited,
             kernel_admitted,
         } => match kernel_admitted {
-            Some(true) => verdict(
-                OverflowKind::Inconclusive,
-                None,
-                Some(millis(*waited)),
-                Some(
+            Some(true) => Overflow {
+                elapsed_ms: Some(millis(*waited)),
+                ..Overflow::inconclusive(
+                    Why::KernelQueuedUnseen,
                     "the kernel queued the connection but the client never saw it complete".into(),
-                ),
-            ),
-            _ => verdict(OverflowKind::Dropped, None, Some(millis(*waited)), None),
+                )
+            },
+            _ => Overflow::of(OverflowKind::Dropped, None, Some(millis(*waited))),
         },
         FillEnd::Failed { error, after, .. } => {
-            let kind = if error.is_any(REFUSED) {
-                OverflowKind::Refused
-            } else if error.is_any(RESET) {
-                OverflowKind::Reset
-            } else if error.is_any(TIMED_OUT) {
-                OverflowKind::TimedOut
-            } else {
-                OverflowKind::Other
+            let kind = match error_class(error) {
+                ErrorClass::Refused => OverflowKind::Refused,
+                ErrorClass::Reset => OverflowKind::Reset,
+                ErrorClass::TimedOut => OverflowKind::TimedOut,
+                ErrorClass::Other => OverflowKind::Other,
             };
-            verdict(kind, Some(error.clone()), Some(millis(*after)), None)
+            Overflow::of(kind, Some(error.clone()), Some(millis(*after)))
         }
-        FillEnd::DeadlineReached { connections } => verdict(
-            OverflowKind::Inconclusive,
-            None,
-            None,
-            Some(format!(
-                "the run deadline passed after {connections} connections"
-            )),
+        FillEnd::DeadlineReached { connections } => Overflow::inconclusive(
+            Why::Deadline,
+            format!("the run deadline passed after {connections} connections"),
         ),
-        FillEnd::OutOfResources { error, detail } => verdict(
-            OverflowKind::Inconclusive,
-            error.clone(),
-            None,
-            Some(detail.clone()),
-        ),
+        FillEnd::OutOfResources { error, detail } => Overflow {
+            os_error: error.clone(),
+            ..Overflow::inconclusive(Why::Resources, detail.clone())
+        },
     }
 }
 
@@ -191,6 +197,18 @@ pub enum LateKind {
     Failed,
     /// No client was pending to watch.
     NotApplicable,
+}
+
+impl LateKind {
+    /// The wire name (`completed`, `pending`, `failed`, `not_applicable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LateKind::Completed => "completed",
+            LateKind::Pending => "pending",
+            LateKind::Failed => "failed",
+            LateKind::NotApplicable => "not_applicable",
+        }
+    }
 }
 
 /// The late-completion verdict.
@@ -234,7 +252,7 @@ pub fn late_completion(late: &Late) -> LateCompletion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observation::ConnectStage;
+    use crate::observation::tcp::ConnectStage;
     use crate::plan::{Backlog, CaseSpec, Family};
     use std::time::Duration;
 
@@ -415,7 +433,31 @@ mod tests {
             let verdict = classify(&observation(setup, fill_end));
             assert_eq!(verdict.kind, kind, "{what}");
             assert_eq!(verdict.elapsed_ms, elapsed, "{what}");
+            // Only an inconclusive verdict carries a reason, and it always does.
+            assert_eq!(
+                verdict.reason.is_some(),
+                kind == OverflowKind::Inconclusive,
+                "{what}"
+            );
         }
+    }
+
+    #[test]
+    fn the_deadline_reasons_are_the_run_deadline_ones() {
+        let reason = |setup, fill_end| classify(&observation(setup, fill_end)).reason;
+        let deadline = reason(
+            Setup::Listening,
+            FillEnd::DeadlineReached { connections: 3 },
+        );
+        assert_eq!(deadline, Some(InconclusiveReason::Deadline));
+        assert_eq!(
+            reason(Setup::NotRun, FillEnd::NotStarted),
+            Some(InconclusiveReason::NotRun)
+        );
+        assert!(InconclusiveReason::Deadline.is_deadline());
+        assert!(InconclusiveReason::NotRun.is_deadline());
+        assert!(!InconclusiveReason::Resources.is_deadline());
+        assert!(!InconclusiveReason::Lost.is_deadline());
     }
 
     #[test]

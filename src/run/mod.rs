@@ -1,17 +1,31 @@
-//! Runs cases concurrently within the process's descriptor budget, and across worker
-//! processes when one budget cannot hold them all at once (see [`crate::fanout`]).
+//! Running experiments into reports: the orchestration every subcommand shares.
+//!
+//! - [`run_report`]: `run`'s cases, concurrently within the process's descriptor budget, and
+//!   across [`workers`] processes when one budget cannot hold them all at once; then the
+//!   report with its environment and the model's predictions.
+//! - [`burst_report`] and [`extras_report`]: one burst, and the extra experiments, with their
+//!   environment.
+//!
+//! Each goes experiment → observation → classify → report; rendering is the caller's
+//! ([`crate::export`]). A world (`--sysctl`) is entered by the caller before any of these, on
+//! the main thread (see [`crate::netns`]).
+
+pub mod workers;
 
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::budget;
 use crate::environment::Environment;
-use crate::experiment;
-use crate::fanout;
-use crate::observation::{Observation, Setup};
+use crate::experiment::budget::process_budget;
+use crate::experiment::{burst, extras, tcp};
+use crate::netns::World;
+use crate::observation::burst::BurstSpec;
+use crate::observation::tcp::{Observation, Setup};
 use crate::plan::{CaseSpec, Settings};
+use crate::report::burst::BurstReport;
+use crate::report::extras::ExtrasReport;
 use crate::report::{CaseReport, Report, SCHEMA_VERSION, Tool};
 
 /// At most this many cases run at once. Each case is one thread that mostly waits, so this
@@ -41,15 +55,15 @@ pub fn run_cases(
     settings: &Settings,
     on_done: &(dyn Fn(usize, &Observation) + Sync),
 ) -> Vec<Observation> {
-    let (_, budget) = budget::process_budget();
+    let budget = process_budget();
     let deadline = settings
         .deadline_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Observation>>> = Mutex::new(vec![None; specs.len()]);
-    let workers = specs.len().clamp(1, MAX_CONCURRENT_CASES);
+    let threads = specs.len().clamp(1, MAX_CONCURRENT_CASES);
     std::thread::scope(|scope| {
-        for _ in 0..workers {
+        for _ in 0..threads {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -57,7 +71,7 @@ pub fn run_cases(
                     let obs = if deadline.is_some_and(|d| Instant::now() >= d) {
                         Observation::empty(*spec, Setup::NotRun)
                     } else {
-                        experiment::run_case_until(*spec, settings, budget, deadline)
+                        tcp::run_case_until(*spec, settings, budget, deadline)
                     };
                     on_done(index, &obs);
                     results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(obs);
@@ -99,7 +113,7 @@ pub fn run_report(
     let on_done = &|case: &CaseReport| on_event(RunEvent::Finished(case));
     // The descriptor limit is raised before anything else, so the environment reports it and
     // the plan below uses it.
-    let (_, budget) = budget::process_budget();
+    let budget = process_budget();
     let split = match fanout {
         Fanout::InProcess => None,
         Fanout::Workers {
@@ -120,7 +134,7 @@ pub fn run_report(
         let environment = scope.spawn(Environment::detect);
         let cases = match &split {
             Some((program, groups)) => {
-                fanout::run_in_workers(program, specs, settings, groups, on_done)
+                workers::run_in_workers(program, specs, settings, groups, on_done)
             }
             None => run_cases(specs, settings, &|_, obs| {
                 on_done(&CaseReport::from_observation(obs));
@@ -157,12 +171,57 @@ fn worker_groups(
         return None;
     }
     let total = budget_total?;
-    let needs: Vec<usize> = experiment::descriptor_needs(specs, settings.cap)
+    let needs: Vec<usize> = tcp::descriptor_needs(specs, settings.cap)
         .into_iter()
         .collect::<Option<_>>()?;
     if needs.iter().sum::<usize>() <= total {
         return None;
     }
-    let groups = fanout::groups(&needs, total, max_workers);
+    let groups = workers::groups(&needs, total, max_workers);
     (groups.len() > 1).then_some(groups)
+}
+
+/// Run one burst (in `world` when there is one, which then counts the burst's own kernel
+/// counters) and build its report.
+pub fn burst_report(spec: BurstSpec, world: Option<World>) -> BurstReport {
+    let environment = Environment::detect();
+    let budget = process_budget();
+    let mut world = world;
+    let observation = match world.as_mut() {
+        Some(world) => world.counted(|| burst::run_burst(spec, budget)),
+        None => burst::run_burst(spec, budget),
+    };
+    BurstReport::new(observation, environment, world)
+}
+
+/// Run every extra experiment and build their report.
+pub fn extras_report() -> ExtrasReport {
+    let measured = extras::run_extras(process_budget());
+    ExtrasReport::new(measured, Environment::detect())
+}
+
+/// The smallest descriptor budget that can run even one case.
+const MIN_USABLE_FDS: usize = 16;
+
+/// This process's descriptor limit leaves too few descriptors to run any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooFewDescriptors {
+    /// The limit, after raising the soft limit as far as the hard limit allows.
+    pub limit: crate::sys::FdLimit,
+    /// How many more descriptors the smallest case needs.
+    pub missing: usize,
+}
+
+/// Whether this process can run a case at all (the limit is raised first, once).
+pub fn check_descriptors() -> Result<(), TooFewDescriptors> {
+    let (Some(limit), Some(total)) = (crate::sys::fd_limit(), process_budget().total()) else {
+        return Ok(());
+    };
+    if total < MIN_USABLE_FDS {
+        return Err(TooFewDescriptors {
+            limit,
+            missing: MIN_USABLE_FDS - total,
+        });
+    }
+    Ok(())
 }

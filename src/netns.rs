@@ -1,6 +1,6 @@
-//! Knob worlds: experiments run in a private network namespace whose sysctls the user sets, so
-//! any value (somaxconn 0, syncookies off, abort_on_overflow on) can be measured without
-//! touching the host.
+//! Private network namespaces ("knob worlds"): experiments run in a network namespace of their
+//! own whose sysctls the user sets, so any value (somaxconn 0, syncookies off,
+//! abort_on_overflow on) can be measured without touching the host.
 //!
 //! `backlog-probe run --sysctl net.core.somaxconn=16 ...` parses each `key=value`, then, on the
 //! main thread and before any experiment thread exists, asks `sys` to move the process into a
@@ -30,6 +30,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::os_error::OsError;
 use crate::sys::{self, ListenCounters, NamespaceError, SysctlError};
 
 /// One requested knob: a dotted sysctl name and an integer.
@@ -90,12 +91,20 @@ pub struct CounterDelta {
     pub delta: ListenCounters,
 }
 
+/// What kind of world a report was measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorldKind {
+    /// A private network namespace (Linux `unshare(CLONE_NEWNET)`).
+    NetworkNamespace,
+}
+
 /// The world a report was measured in: a private network namespace and its knobs. Absent from
 /// reports measured in the host's namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct World {
-    /// Always `network_namespace` for now.
-    pub kind: String,
+    /// `network_namespace` (the only kind so far).
+    pub kind: WorldKind,
     /// Each requested knob and the value read back.
     pub sysctls: Vec<SysctlSetting>,
     /// ListenOverflows / ListenDrops around the run; null where they could not be read.
@@ -120,12 +129,14 @@ impl World {
         sys::enter_network_namespace().map_err(|e| {
             WorldError(match e {
                 NamespaceError::Unsupported => "--sysctl needs Linux network namespaces".to_string(),
-                NamespaceError::NotPermitted(error) => format!(
-                    "--sysctl needs root (CAP_SYS_ADMIN) to create a network namespace: unshare failed with {error}"
+                NamespaceError::NotPermitted(code) => format!(
+                    "--sysctl needs root (CAP_SYS_ADMIN) to create a network namespace: unshare failed with {}",
+                    OsError::from_code(code)
                 ),
-                NamespaceError::Failed { step, error } => {
-                    format!("cannot set up the network namespace: {step} failed with {error}")
-                }
+                NamespaceError::Failed { step, code } => format!(
+                    "cannot set up the network namespace: {step} failed with {}",
+                    OsError::from_code(code)
+                ),
             })
         })?;
         let mut sysctls = Vec::new();
@@ -141,9 +152,10 @@ impl World {
                     SysctlError::NotInteger(current) => {
                         format!("sysctl {key} does not hold a single integer (it reads '{current}')")
                     }
-                    SysctlError::Rejected(error) => format!(
-                        "the kernel refused {key}={} ({error}); the value is out of its range?",
-                        request.value
+                    SysctlError::Rejected(code) => format!(
+                        "the kernel refused {key}={} ({}); the value is out of its range?",
+                        request.value,
+                        OsError::from_code(code)
                     ),
                 })
             })?;
@@ -154,7 +166,7 @@ impl World {
             });
         }
         Ok(World {
-            kind: "network_namespace".to_string(),
+            kind: WorldKind::NetworkNamespace,
             sysctls,
             counters: None,
         })

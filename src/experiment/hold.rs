@@ -1,13 +1,17 @@
 //! `backlog-probe hold`: a loopback listener whose queue is full and stays full, for testing a
-//! client's behaviour against it. It never accepts.
+//! client's behaviour against it. It never accepts. The fill is the sequential one of
+//! [`super::connect`].
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::fill::{FillResult, HeldFill, fill};
-use crate::experiment::loopback;
+use super::budget::FdBudget;
+use super::connect::{HeldFill, fill_held};
+use super::loopback;
+use crate::classify::extras::queue_was_full;
+use crate::observation::extras::FillResult;
 use crate::os_error::{OsError, os_error_of};
 use crate::plan::Family;
 
@@ -18,16 +22,16 @@ const HOLD_POLL: Duration = Duration::from_millis(50);
 
 /// A listener whose queue has been filled. Dropping it closes every socket.
 #[derive(Debug)]
-pub struct FullListener {
+pub struct FullListener<'a> {
     /// The listener's loopback address (what a client should connect to).
     pub address: SocketAddr,
     /// The fill that made it full.
     pub fill: FillResult,
-    held: HeldFill,
+    held: HeldFill<'a>,
     _listener: Socket,
 }
 
-impl FullListener {
+impl FullListener<'_> {
     /// Client sockets held open.
     pub fn clients(&self) -> usize {
         self.held.clients.len()
@@ -65,8 +69,13 @@ impl std::fmt::Display for HoldError {
     }
 }
 
-/// Bind a loopback listener with `backlog`, fill its queue, and return it full.
-pub fn full_listener(family: Family, backlog: i32) -> Result<FullListener, HoldError> {
+/// Bind a loopback listener with `backlog`, fill its queue with descriptors from `budget`, and
+/// return it full.
+pub fn full_listener(
+    family: Family,
+    backlog: i32,
+    budget: &FdBudget,
+) -> Result<FullListener<'_>, HoldError> {
     let setup = |step, e: &std::io::Error| HoldError::Setup {
         step,
         error: os_error_of(e),
@@ -94,8 +103,8 @@ pub fn full_listener(family: Family, backlog: i32) -> Result<FullListener, HoldE
             },
         });
     };
-    let held = fill(&target, Type::STREAM, Some(&listener), HOLD_CAP);
-    if !held.result.stop.queue_was_full() {
+    let held = fill_held(&target, Type::STREAM, Some(&listener), HOLD_CAP, budget);
+    if !queue_was_full(held.result.stop) {
         return Err(HoldError::NotFull(held.result.clone()));
     }
     Ok(FullListener {
@@ -117,7 +126,7 @@ pub enum HoldEnd {
 
 /// Keep `full` open until `interrupted()` turns true or `deadline` passes, then close it.
 pub fn hold_until(
-    full: FullListener,
+    full: FullListener<'_>,
     deadline: Option<Duration>,
     interrupted: &dyn Fn() -> bool,
 ) -> HoldEnd {

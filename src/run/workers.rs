@@ -6,15 +6,17 @@
 //! fit in one process; the other four would wait for them, which costs a second round of
 //! "fill, then wait out one SYN retransmission". Worker processes, each with its own limit, run
 //! every case at once instead. The cases themselves are unchanged: a worker is the same binary
-//! running [`run_cases`](crate::run::run_cases) on its share, in the same network namespace.
+//! running [`run_cases`](super::run_cases) on its share, in the same network namespace.
 //!
-//! The parent plans the split from each case's estimated need ([`groups`]), writes a [`Job`] as
-//! JSON to each worker's stdin and reads one [`Finished`] JSON line per case from its stdout as
-//! cases end, so progress stays live. A worker that crashes, or outlives the run's ceiling and
-//! is killed, leaves its unreported cases `lost` (overflow `inconclusive`, with the reason):
-//! never a guessed number.
+//! Both halves of the protocol live here. The parent ([`run_in_workers`]) plans the split from
+//! each case's estimated need ([`groups`]), writes a [`Job`] as JSON to each worker's stdin and
+//! reads one [`Finished`] JSON line per case from its stdout as cases end, so progress stays
+//! live. The child ([`serve`], the binary's hidden `worker` subcommand) reads the job, runs it
+//! and writes the lines. A worker that crashes, or outlives the run's ceiling and is killed,
+//! leaves its unreported cases `lost` (overflow `inconclusive`, with the reason): never a
+//! guessed number.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::observation::{Observation, Setup};
+use crate::observation::tcp::{Observation, Setup};
 use crate::plan::{CaseSpec, Settings};
 use crate::report::CaseReport;
 
@@ -59,6 +61,34 @@ pub struct Finished {
     pub index: usize,
     /// The case.
     pub case: CaseReport,
+}
+
+/// The child half: read a [`Job`] from `input`, run its cases in this process, and write one
+/// [`Finished`] line per case to `output` as each ends. `Err` is a one-line reason (the job
+/// could not be read or is not a job).
+pub fn serve(mut input: impl Read, output: impl Write + Send) -> Result<(), String> {
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .map_err(|e| format!("worker: could not read the job: {e}"))?;
+    let job: Job = serde_json::from_str(&text).map_err(|e| format!("worker: not a job: {e}"))?;
+    let specs: Vec<CaseSpec> = job.cases.iter().map(|(_, spec)| *spec).collect();
+    let output = Mutex::new(output);
+    super::run_cases(&specs, &job.settings, &|position, obs| {
+        let finished = Finished {
+            index: job.cases[position].0,
+            case: CaseReport::from_observation(obs),
+        };
+        if let Ok(mut line) = serde_json::to_string(&finished) {
+            line.push('\n');
+            let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
+            // A parent that went away stops reading; the cases still end on their own.
+            let _ = output
+                .write_all(line.as_bytes())
+                .and_then(|()| output.flush());
+        }
+    });
+    Ok(())
 }
 
 /// Split cases into groups whose estimated descriptor needs fit `capacity`, at most
@@ -295,7 +325,8 @@ mod tests {
 
     #[test]
     fn cases_of_a_worker_that_cannot_start_are_lost_not_guessed() {
-        use crate::classify::OverflowKind;
+        use crate::classify::tcp::OverflowKind;
+        use crate::observation::FailedAt;
         use crate::plan::{Backlog, Family};
         let specs = [
             CaseSpec {
@@ -322,7 +353,7 @@ mod tests {
         for (case, spec) in cases.iter().zip(&specs) {
             assert_eq!(case.name, spec.name());
             assert_eq!(case.overflow.kind, OverflowKind::Inconclusive);
-            assert_eq!(case.listen.failed_at.as_deref(), Some("lost"));
+            assert_eq!(case.listen.failed_at, Some(FailedAt::Lost));
             assert_eq!(case.queue_length, None);
             let detail = case.overflow.detail.as_deref().unwrap_or_default();
             assert!(
@@ -330,6 +361,38 @@ mod tests {
                 "{detail}"
             );
         }
+    }
+
+    #[test]
+    fn a_served_job_reports_each_case_by_its_plan_index() {
+        use crate::plan::{Backlog, Family};
+        let job = Job {
+            cases: vec![(
+                7,
+                CaseSpec {
+                    family: Family::Ipv4,
+                    backlog: Backlog::Value(1),
+                },
+            )],
+            settings: Settings::default(),
+        };
+        let mut output = Vec::new();
+        serve(serde_json::to_string(&job).unwrap().as_bytes(), &mut output).unwrap();
+        let lines: Vec<Finished> = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].index, 7);
+        assert_eq!(lines[0].case.name, "ipv4_backlog_one");
+        assert!(lines[0].case.queue_length.is_some(), "{:?}", lines[0].case);
+    }
+
+    #[test]
+    fn a_worker_without_a_job_says_why() {
+        let error = serve(&b"{not json"[..], Vec::new()).unwrap_err();
+        assert!(error.starts_with("worker: not a job"), "{error}");
     }
 
     #[test]

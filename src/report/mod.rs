@@ -1,4 +1,10 @@
-//! The report: plain serde structs, and the JSON wire format.
+//! Every wire type: plain serde structs for the three pipelines' reports. [`Report`] (this
+//! module) is `run`'s; [`burst::BurstReport`] and [`extras::ExtrasReport`] are the others';
+//! [`read`] parses report files back, checking the schema version.
+//!
+//! The types are data only: [`classify`](crate::classify) makes the verdicts they carry,
+//! [`predict`](crate::predict) fills [`CasePrediction`], and [`export`](crate::export) renders
+//! them.
 //!
 //! # Wire format
 //!
@@ -33,7 +39,7 @@
 //!   - `listen`: `{"ok": bool, "failed_at": null | "socket" | "bind" | "listen" | "not_run" |
 //!     "lost", "os_error": null | {...}}` (`not_run`: the run's `--deadline` passed before the
 //!     case started; `lost`: the worker process running the case ended without reporting it,
-//!     see [`run`](crate::run)).
+//!     see [`run::workers`](crate::run::workers)).
 //!   - `queue_length` (integer or null): connections the client completed, one at a time,
 //!     before the first overflow; with overflow `none`, the cap. Null when it was not measured:
 //!     the listener never came up, or the harness's own limits (descriptors, `--deadline`) cut
@@ -42,9 +48,12 @@
 //!     client that got in late.
 //!   - `overflow`: `{"kind", "os_error", "elapsed_ms", "detail"?}`. `kind` is one of `dropped`,
 //!     `refused`, `reset`, `timed_out`, `none` (cap reached), `listen_failed`, `unavailable`,
-//!     `inconclusive`, `other` (see [`OverflowKind`]).
+//!     `inconclusive`, `other` (see [`OverflowKind`]). For `inconclusive`, `reason` says which
+//!     of the harness's limits ended the case: `not_run`, `deadline`, `lost`, `no_listener`,
+//!     `resources`, `kernel_queued_unseen` (see
+//!     [`InconclusiveReason`](crate::classify::tcp::InconclusiveReason)).
 //!   - `late_completion`: `{"kind", "elapsed_ms", "os_error"}` with `kind` one of `completed`,
-//!     `pending`, `failed`, `not_applicable` (see [`LateKind`](crate::classify::LateKind)).
+//!     `pending`, `failed`, `not_applicable` (see [`LateKind`]).
 //!   - `kernel_queue`: `{"queued", "limit", "incomplete"?}` read when the fill ended, or null where
 //!     the OS offers no view.
 //!   - `duration_ms`: wall time of the case.
@@ -56,17 +65,22 @@
 //!
 //! - `world` (absent for the host): `{"kind": "network_namespace", "sysctls": [{"key",
 //!   "requested", "read_back"}], "counters": {"before", "after", "delta"} | null}`, each counter
-//!   set being `{"listen_overflows", "listen_drops"}` (run-level; see [`crate::world`]).
+//!   set being `{"listen_overflows", "listen_drops"}` (run-level; see [`crate::netns`]).
 //!
 //! Every `os_error` is `{"name": "ECONNREFUSED" | null, "code": 111}`: the raw number and its
 //! symbolic name on the OS that measured.
 
+pub mod burst;
+pub mod extras;
+pub mod read;
+
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{self, LateCompletion, Overflow, OverflowKind};
+use crate::classify::tcp::{self as classify, LateCompletion, LateKind, Overflow, OverflowKind};
 use crate::environment::Environment;
-use crate::observation::{FillEnd, Observation, Setup, SetupStage};
-use crate::os_error::OsError;
+use crate::netns::World;
+use crate::observation::tcp::{FillEnd, Observation, Setup};
+use crate::observation::{FailedAt, ListenReport};
 use crate::plan::{Family, Settings};
 use crate::sys::{self, KernelQueue};
 
@@ -89,17 +103,6 @@ impl Default for Tool {
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
-}
-
-/// How the listener setup went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListenReport {
-    /// True if the listener is bound and listening.
-    pub ok: bool,
-    /// The step that failed: `socket`, `bind` or `listen`.
-    pub failed_at: Option<String>,
-    /// The raw error of the failed step.
-    pub os_error: Option<OsError>,
 }
 
 /// One experiment's results.
@@ -132,7 +135,7 @@ pub struct CaseReport {
     /// What the model in [`crate::predict`] expects here, beside (never instead of) the
     /// measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prediction: Option<crate::predict::CasePrediction>,
+    pub prediction: Option<CasePrediction>,
 }
 
 impl CaseReport {
@@ -143,46 +146,16 @@ impl CaseReport {
             obs.fill_end,
             FillEnd::CapReached | FillEnd::Pending { .. } | FillEnd::Failed { .. }
         );
+        let not_measured = |failed_at| ListenReport {
+            ok: false,
+            failed_at: Some(failed_at),
+            os_error: None,
+        };
         let (listen, queue_length) = match &obs.setup {
-            Setup::Listening => (
-                ListenReport {
-                    ok: true,
-                    failed_at: None,
-                    os_error: None,
-                },
-                measured.then_some(obs.completed),
-            ),
-            Setup::NotRun => (
-                ListenReport {
-                    ok: false,
-                    failed_at: Some("not_run".to_string()),
-                    os_error: None,
-                },
-                None,
-            ),
-            Setup::Lost { .. } => (
-                ListenReport {
-                    ok: false,
-                    failed_at: Some("lost".to_string()),
-                    os_error: None,
-                },
-                None,
-            ),
-            Setup::Failed { stage, error } => (
-                ListenReport {
-                    ok: false,
-                    failed_at: Some(
-                        match stage {
-                            SetupStage::Socket => "socket",
-                            SetupStage::Bind => "bind",
-                            SetupStage::Listen => "listen",
-                        }
-                        .to_string(),
-                    ),
-                    os_error: Some(error.clone()),
-                },
-                None,
-            ),
+            Setup::Listening => (ListenReport::ok(), measured.then_some(obs.completed)),
+            Setup::NotRun => (not_measured(FailedAt::NotRun), None),
+            Setup::Lost { .. } => (not_measured(FailedAt::Lost), None),
+            Setup::Failed { stage, error } => (ListenReport::failed(*stage, error.clone()), None),
         };
         CaseReport {
             name: obs.spec.name(),
@@ -209,12 +182,12 @@ impl CaseReport {
             backlog: self.backlog,
             label: self.label.clone(),
             system_somaxconn: somaxconn_setting,
-            listen: match (&self.listen.failed_at, &self.listen.os_error) {
+            listen: match (self.listen.failed_at, &self.listen.os_error) {
                 (None, _) => "ok".to_string(),
                 (Some(stage), Some(e)) => {
-                    format!("{stage}: {}", e.name.as_deref().unwrap_or("?"))
+                    format!("{}: {}", stage.as_str(), e.name.as_deref().unwrap_or("?"))
                 }
-                (Some(stage), None) => format!("{stage}: failed"),
+                (Some(stage), None) => format!("{}: failed", stage.as_str()),
             },
             queue_length: self.queue_length,
             accepted: self.accepted,
@@ -250,7 +223,7 @@ pub struct StableCase {
     /// The overflow's error name.
     pub overflow_error: Option<String>,
     /// What the pending client did.
-    pub late_completion: classify::LateKind,
+    pub late_completion: LateKind,
     /// The kernel's stored limit.
     pub kernel_limit: Option<u32>,
     /// The kernel's queued count when the fill ended.
@@ -272,14 +245,47 @@ pub struct Report {
     pub cases: Vec<CaseReport>,
     /// The private network namespace and knobs the cases ran in (`--sysctl`); absent for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub world: Option<crate::world::World>,
+    pub world: Option<World>,
 }
 
-impl Report {
-    /// The report as pretty JSON with a trailing newline.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string());
-        text.push('\n');
-        text
+/// How firmly a prediction's rule is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Read in the kernel source.
+    Source,
+    /// Official documentation, no source available (Windows).
+    Documented,
+    /// Low confidence: documentation that leaves the value open, anecdotes, or inference.
+    Low,
+}
+
+impl Confidence {
+    /// The wire name (`source`, `documented`, `low`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Source => "source",
+            Confidence::Documented => "documented",
+            Confidence::Low => "low",
+        }
     }
+}
+
+/// The prediction for one case, as a report carries it: the model's numbers
+/// ([`crate::predict`]) plus whether the measurement agrees. Never a measurement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CasePrediction {
+    /// Predicted queue length; `null` when the sources leave it open.
+    pub queue_length: Option<u32>,
+    /// Predicted overflow kind.
+    pub overflow: OverflowKind,
+    /// The formula, in words.
+    pub rule: String,
+    /// The kernel file and function, or the documentation URL, the rule comes from.
+    pub source: String,
+    /// How firmly the rule is known.
+    pub confidence: Confidence,
+    /// Whether the measured queue length and overflow kind match; `null` when either side is
+    /// unknown, the cap stopped the case first, or the run was under an emulator.
+    pub agrees: Option<bool>,
 }

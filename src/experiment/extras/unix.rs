@@ -15,67 +15,19 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::fill::{FillResult, drain, fill};
+use crate::experiment::budget::FdBudget;
+use crate::experiment::connect::{drain_all, fill_held};
+use crate::observation::extras::{LocalCase, LocalType};
+use crate::observation::{ListenReport, SetupStage};
 use crate::os_error::os_error_of;
-use crate::report::ListenReport;
-use crate::sys::{self, KernelQueue};
+use crate::sys;
 
 /// The backlogs tried for each Unix-domain socket type.
 pub const LOCAL_BACKLOGS: [i32; 3] = [0, 1, 5];
 /// The most clients one Unix-domain case opens.
 const LOCAL_CAP: u32 = 10_000;
-
-/// A Unix-domain socket type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocalType {
-    /// `SOCK_STREAM`.
-    Stream,
-    /// `SOCK_SEQPACKET`.
-    Seqpacket,
-}
-
-impl LocalType {
-    /// Both types.
-    pub const ALL: [LocalType; 2] = [LocalType::Stream, LocalType::Seqpacket];
-
-    fn socket_type(self) -> Type {
-        match self {
-            LocalType::Stream => Type::STREAM,
-            LocalType::Seqpacket => Type::SEQPACKET,
-        }
-    }
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LocalType::Stream => "stream",
-            LocalType::Seqpacket => "seqpacket",
-        }
-    }
-}
-
-/// One Unix-domain experiment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalCase {
-    /// Socket type.
-    pub socket_type: LocalType,
-    /// The backlog passed to `listen()`.
-    pub backlog: i32,
-    /// Listener setup: `ok`, or the failed step and its raw error (`socket` where the OS lacks
-    /// the type).
-    pub listen: ListenReport,
-    /// The sequential fill, or null when the listener never came up.
-    pub fill: Option<FillResult>,
-    /// Connections the listener accepted afterwards.
-    pub accepted: u32,
-    /// The kernel's view of the listener after the fill, where the OS has one for Unix-domain
-    /// sockets (null on Linux: its view is TCP_INFO).
-    pub kernel_queue: Option<KernelQueue>,
-}
 
 /// A socket path in the temporary directory that is removed when dropped.
 #[derive(Debug)]
@@ -113,40 +65,45 @@ impl Drop for TempSocketPath {
     }
 }
 
-fn failed(stage: &str, error: &std::io::Error) -> ListenReport {
-    ListenReport {
-        ok: false,
-        failed_at: Some(stage.to_string()),
-        os_error: Some(os_error_of(error)),
+fn failed(stage: SetupStage, error: &std::io::Error) -> ListenReport {
+    ListenReport::failed(stage, os_error_of(error))
+}
+
+/// The socket2 type of a Unix-domain socket type.
+fn socket_type(local: LocalType) -> Type {
+    match local {
+        LocalType::Stream => Type::STREAM,
+        LocalType::Seqpacket => Type::SEQPACKET,
     }
 }
 
 /// Bind, listen and make non-blocking; `Err` carries the report of the failed step.
 fn open_local_listener(
-    socket_type: LocalType,
+    local_type: LocalType,
     backlog: i32,
     address: &SockAddr,
 ) -> Result<Socket, ListenReport> {
-    let socket = Socket::new(Domain::UNIX, socket_type.socket_type(), None)
-        .map_err(|e| failed("socket", &e))?;
-    socket.bind(address).map_err(|e| failed("bind", &e))?;
+    let socket = Socket::new(Domain::UNIX, socket_type(local_type), None)
+        .map_err(|e| failed(SetupStage::Socket, &e))?;
+    socket
+        .bind(address)
+        .map_err(|e| failed(SetupStage::Bind, &e))?;
     socket
         .set_nonblocking(true)
-        .map_err(|e| failed("bind", &e))?;
-    socket.listen(backlog).map_err(|e| failed("listen", &e))?;
+        .map_err(|e| failed(SetupStage::Bind, &e))?;
+    socket
+        .listen(backlog)
+        .map_err(|e| failed(SetupStage::Listen, &e))?;
     Ok(socket)
 }
 
-/// Run one Unix-domain case: listen on a temporary path, fill, drain, remove the path.
-pub fn local_case(socket_type: LocalType, backlog: i32) -> LocalCase {
+/// Run one Unix-domain case: listen on a temporary path, fill with descriptors from `budget`,
+/// drain, remove the path.
+pub fn local_case(socket_type: LocalType, backlog: i32, budget: &FdBudget) -> LocalCase {
     let mut case = LocalCase {
         socket_type,
         backlog,
-        listen: ListenReport {
-            ok: true,
-            failed_at: None,
-            os_error: None,
-        },
+        listen: ListenReport::ok(),
         fill: None,
         accepted: 0,
         kernel_queue: None,
@@ -155,7 +112,7 @@ pub fn local_case(socket_type: LocalType, backlog: i32) -> LocalCase {
     let address = match SockAddr::unix(path.path()) {
         Ok(address) => address,
         Err(e) => {
-            case.listen = failed("bind", &e);
+            case.listen = failed(SetupStage::Bind, &e);
             return case;
         }
     };
@@ -166,16 +123,17 @@ pub fn local_case(socket_type: LocalType, backlog: i32) -> LocalCase {
             return case;
         }
     };
-    let held = fill(
+    let held = fill_held(
         &address,
-        socket_type.socket_type(),
+        self::socket_type(socket_type),
         Some(&listener),
         LOCAL_CAP,
+        budget,
     );
     case.kernel_queue = sys::kernel_queue(&listener);
     case.fill = Some(held.result.clone());
     // Accept while the clients are still open, so every queued connection counts.
-    case.accepted = drain(&listener);
+    case.accepted = drain_all(&listener);
     drop(held);
     case
 }

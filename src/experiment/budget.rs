@@ -1,17 +1,26 @@
-//! A process-wide budget of file descriptors, shared by every case that runs at once.
+//! A process-wide budget of file descriptors, shared by every experiment that runs at once.
 //!
-//! A case reserves descriptors before it opens its clients and returns them when it ends, so
+//! It lives with the experiments because they are what opens descriptors: an experiment
+//! reserves descriptors before it opens its clients and returns them when it ends, so
 //! concurrent cases (and the test harness's parallel threads, which share the process) never
-//! run the process into EMFILE halfway through a measurement.
+//! run the process into EMFILE halfway through a measurement. [`crate::run`] only reads the
+//! budget's size to plan how cases spread over processes.
 
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::sys::{self, FdLimit};
 
-/// Descriptors kept back for everything that is not a case: stdio, the test harness, the
-/// listener sockets, pipes.
+/// Descriptors kept back for everything that is not an experiment: stdio, the test harness,
+/// pipes.
 const MARGIN: usize = 64;
+
+/// Descriptors an experiment needs besides its clients: the listener, the pending client, one
+/// accepted socket at a time, and slack.
+pub(crate) const OVERHEAD: usize = 8;
+
+/// How long an experiment waits for others in the same process to return descriptors.
+pub(crate) const BUDGET_WAIT: Duration = Duration::from_secs(30);
 
 /// A pool of descriptors. `None` total means the OS sets no per-process limit (Windows).
 #[derive(Debug)]
@@ -115,7 +124,12 @@ impl FdBudget {
     }
 }
 
-impl Reservation<'_> {
+impl<'a> Reservation<'a> {
+    /// The budget this reservation draws on.
+    pub fn budget(&self) -> &'a FdBudget {
+        self.budget
+    }
+
     /// Descriptors held.
     pub fn held(&self) -> usize {
         self.held
@@ -141,17 +155,12 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// The process's descriptor limit (raised once, as far as the OS allows) and the budget built
-/// on it.
-pub fn process_budget() -> &'static (Option<FdLimit>, FdBudget) {
-    static BUDGET: OnceLock<(Option<FdLimit>, FdBudget)> = OnceLock::new();
-    BUDGET.get_or_init(|| {
-        let limit = sys::raise_fd_limit();
-        let budget = match limit {
-            Some(limit) => FdBudget::for_limit(limit),
-            None => FdBudget::unlimited(),
-        };
-        (limit, budget)
+/// The budget of this process, built on its descriptor limit ([`sys::fd_limit`], raised once).
+pub fn process_budget() -> &'static FdBudget {
+    static BUDGET: OnceLock<FdBudget> = OnceLock::new();
+    BUDGET.get_or_init(|| match sys::fd_limit() {
+        Some(limit) => FdBudget::for_limit(limit),
+        None => FdBudget::unlimited(),
     })
 }
 

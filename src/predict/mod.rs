@@ -20,9 +20,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::OverflowKind;
+pub mod runtimes;
+
+use crate::classify::tcp::OverflowKind;
 use crate::environment::Environment;
-use crate::report::{CaseReport, Report};
+use crate::report::{CasePrediction, CaseReport, Confidence, Report};
 
 /// An OS family the model has rules for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -150,29 +152,6 @@ impl Limits {
     /// The clamp the kernel applies: the setting where known, else the constant.
     pub fn somaxconn(&self) -> i64 {
         self.somaxconn_setting.unwrap_or(self.somaxconn_constant)
-    }
-}
-
-/// How firmly a rule is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    /// Read in the kernel source.
-    Source,
-    /// Official documentation, no source available (Windows).
-    Documented,
-    /// Low confidence: documentation that leaves the value open, anecdotes, or inference.
-    Low,
-}
-
-impl Confidence {
-    /// The wire name (`source`, `documented`, `low`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::Source => "source",
-            Confidence::Documented => "documented",
-            Confidence::Low => "low",
-        }
     }
 }
 
@@ -341,25 +320,6 @@ fn windows(backlog: i32) -> Prediction {
             ..base
         },
     }
-}
-
-/// The prediction for one case, as a report carries it: the model's numbers plus whether the
-/// measurement agrees.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CasePrediction {
-    /// Predicted queue length; `null` when the sources leave it open.
-    pub queue_length: Option<u32>,
-    /// Predicted overflow kind.
-    pub overflow: OverflowKind,
-    /// The formula, in words.
-    pub rule: String,
-    /// The kernel file and function, or the documentation URL, the rule comes from.
-    pub source: String,
-    /// How firmly the rule is known.
-    pub confidence: Confidence,
-    /// Whether the measured queue length and overflow kind match; `null` when either side is
-    /// unknown, the cap stopped the case first, or the run was under an emulator.
-    pub agrees: Option<bool>,
 }
 
 /// Whether a measured case matches a prediction (`None` when the comparison says nothing).

@@ -2,18 +2,9 @@
 
 use std::fmt::Write;
 
-use super::ExtrasReport;
-use super::defaults::MeasureStatus;
-use super::fill::FillResult;
-use crate::report::ListenReport;
-
-fn listen_text(listen: &ListenReport) -> String {
-    match (&listen.failed_at, &listen.os_error) {
-        (None, _) => "ok".to_string(),
-        (Some(step), Some(error)) => format!("{step}: {error}"),
-        (Some(step), None) => format!("{step}: failed"),
-    }
-}
+use super::text::listen_text;
+use crate::observation::extras::{FillResult, MeasureStatus};
+use crate::report::extras::ExtrasReport;
 
 fn fill_text(fill: Option<&FillResult>) -> String {
     match fill {
@@ -80,7 +71,7 @@ pub fn render(report: &ExtrasReport) -> String {
                 (None, fill) => fill_text(fill.as_ref()),
             },
             status => {
-                let mut text = format!("{status:?}").to_lowercase();
+                let mut text = status.as_str().to_string();
                 if let Some(detail) = &default.detail {
                     let _ = write!(text, ": {detail}");
                 }

@@ -1,21 +1,12 @@
-//! Raw facts from one experiment: counts, raw OS errors and monotonic timings. No judgement.
+//! Raw facts from one sequential TCP experiment: counts, raw OS errors and monotonic timings.
+//! No judgement.
 
 use std::time::Duration;
 
+use super::SetupStage;
 use crate::os_error::OsError;
 use crate::plan::CaseSpec;
 use crate::sys::KernelQueue;
-
-/// The step of setting up the listener that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetupStage {
-    /// `socket()`
-    Socket,
-    /// `bind()` to the loopback address
-    Bind,
-    /// `listen()` with the requested backlog
-    Listen,
-}
 
 /// How the listener setup went.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,68 @@
+//! The cell texts both pages share (`results.md` and `answers.md`).
+
+use crate::classify::extras::queue_was_full;
+use crate::classify::tcp::OverflowKind;
+use crate::export::text::seconds;
+use crate::observation::ListenReport;
+use crate::observation::extras::{FillResult, FillStop};
+use crate::report::CaseReport;
+
+/// `ok`, or the failed step and its raw error by name and number.
+pub(super) fn listen_text(listen: &ListenReport) -> String {
+    if listen.ok {
+        return "ok".to_string();
+    }
+    let stage = listen.failed_at.map_or("setup", |stage| stage.as_str());
+    match &listen.os_error {
+        Some(error) => format!("failed at {stage}: {error}"),
+        None => format!("failed at {stage}"),
+    }
+}
+
+/// The queue length of a fill: `6`, or `≥ 6` when the fill stopped before the queue was full.
+pub(super) fn queue_text(fill: &FillResult) -> String {
+    if queue_was_full(fill.stop) {
+        fill.queue_length.to_string()
+    } else {
+        format!("≥ {}", fill.queue_length)
+    }
+}
+
+/// How the fill ended: what the first connection that did not fit saw.
+pub(super) fn overflow_text(fill: &FillResult) -> String {
+    let error = fill
+        .os_error
+        .as_ref()
+        .map_or_else(|| "no error".to_string(), ToString::to_string);
+    match fill.stop {
+        FillStop::Pending => "next connect() stayed pending".to_string(),
+        FillStop::FailedImmediately => format!("next connect() failed at once: {error}"),
+        FillStop::FailedInHandshake => format!("next connect() failed in the handshake: {error}"),
+        FillStop::Cap => "cap reached: the queue was not filled".to_string(),
+        FillStop::OutOfResources => format!("the client ran out of resources: {error}"),
+    }
+}
+
+/// When and how the client first saw an error, from the measured overflow.
+pub(super) fn first_client_error(case: &CaseReport, cap: u32) -> String {
+    let overflow = &case.overflow;
+    let error = overflow
+        .os_error
+        .as_ref()
+        .map_or_else(|| "error".to_string(), ToString::to_string);
+    let after = overflow.elapsed_ms.map(seconds);
+    match overflow.kind {
+        OverflowKind::Dropped => match after {
+            Some(after) => format!("none: SYN unanswered (still pending at {after})"),
+            None => "none: SYN unanswered".to_string(),
+        },
+        OverflowKind::None => format!("none: cap of {cap} reached"),
+        OverflowKind::ListenFailed => format!("listen() failed: {error}"),
+        OverflowKind::Unavailable => "family unavailable".to_string(),
+        OverflowKind::Inconclusive => "inconclusive".to_string(),
+        _ => match after {
+            Some(after) => format!("{error} after {after}"),
+            None => error,
+        },
+    }
+}

@@ -1,0 +1,78 @@
+//! The extras' report (`backlog-probe extras`): the raw facts of
+//! [`crate::observation::extras`] with the environment they were measured in.
+//!
+//! # Wire format
+//!
+//! `backlog-probe extras --format json` prints one JSON object and a newline:
+//!
+//! - `schema_version` (integer, [`EXTRAS_SCHEMA_VERSION`]), `tool`, `environment`: as in the
+//!   main report ([`crate::report`]).
+//! - `udp`: one per family, `{"family", "backlog", "listen"}`; `listen` is the main report's
+//!   `{"ok", "failed_at", "os_error"}` ([`UdpListen`]).
+//! - `unix_domain`: one per socket type (`"stream"`, `"seqpacket"`) and backlog:
+//!   `{"socket_type", "backlog", "listen", "fill", "accepted", "kernel_queue"}`
+//!   ([`LocalCase`]).
+//! - `relisten`: `{"first_backlog", "second_backlog", "first_listen", "second_listen",
+//!   "kernel_queue", "fill", "accepted"}`
+//!   ([`RelistenCase`]).
+//! - `runtime_defaults`: `{"api", "status", "kernel_limit", "fill", "os_error", "detail"}`,
+//!   `status` one of `measured`, `unsupported`, `skipped`, `failed`
+//!   ([`RuntimeDefault`]).
+//!
+//! Every `fill` is `{"queue_length", "stop", "os_error"}`
+//! ([`FillResult`](crate::observation::extras::FillResult)): `stop` is `pending` (the next
+//! connect neither completed nor failed in time), `failed_immediately` (`connect()` returned an
+//! error, as a full Unix-domain queue does on Linux), `failed_in_handshake` (a refusal or
+//! reset), `cap`, or `out_of_resources`. Nothing in it is a timing, so equal systems give equal
+//! JSON.
+
+use serde::{Deserialize, Serialize};
+
+use super::Tool;
+use crate::environment::Environment;
+use crate::observation::extras::{
+    ExtrasObservation, LocalCase, RelistenCase, RuntimeDefault, UdpListen,
+};
+
+/// The current version of the `extras` wire format.
+pub const EXTRAS_SCHEMA_VERSION: u32 = 1;
+
+/// Every extra experiment's results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtrasReport {
+    /// [`EXTRAS_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The binary.
+    pub tool: Tool,
+    /// Where it ran.
+    pub environment: Environment,
+    /// `listen()` on UDP sockets.
+    pub udp: Vec<UdpListen>,
+    /// Unix-domain listeners.
+    pub unix_domain: Vec<LocalCase>,
+    /// `listen()` twice.
+    pub relisten: Vec<RelistenCase>,
+    /// Runtime defaults.
+    pub runtime_defaults: Vec<RuntimeDefault>,
+}
+
+impl ExtrasReport {
+    /// The report of `measured`, taken in `environment`.
+    pub fn new(measured: ExtrasObservation, environment: Environment) -> Self {
+        let ExtrasObservation {
+            udp,
+            unix_domain,
+            relisten,
+            runtime_defaults,
+        } = measured;
+        ExtrasReport {
+            schema_version: EXTRAS_SCHEMA_VERSION,
+            tool: Tool::default(),
+            environment,
+            udp,
+            unix_domain,
+            relisten,
+            runtime_defaults,
+        }
+    }
+}
