@@ -153,7 +153,11 @@ fn the_tests_run_locked_and_the_reports_feed_the_comparison() {
         "/.github/workflows/ci.yml"
     ))
     .unwrap();
-    assert!(text.contains("cargo test --locked"));
+    // The suite runs locked, through the test jobs' scripts.
+    assert!(text.contains("bash .ci/cargo-test"));
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/cargo-test")).unwrap();
+    assert!(script.contains("cargo test --locked"));
     let workflow = workflow();
     let needs: Vec<&str> = workflow["jobs"]["compare"]["needs"]
         .as_sequence()
