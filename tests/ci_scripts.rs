@@ -479,8 +479,9 @@ fn collect(root: &Path, artifacts: &Path) -> (Output, String) {
         .env("BACKLOG_PROBE", probe_bin())
         .output()
         .unwrap();
-    let body = fs::read_to_string(&body).unwrap_or_default();
-    (output, body)
+    let text = fs::read_to_string(&body).unwrap_or_default();
+    let _ = fs::remove_file(&body);
+    (output, text)
 }
 
 fn changed_files(
