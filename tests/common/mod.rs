@@ -26,12 +26,24 @@ pub fn default_report() -> &'static Report {
     })
 }
 
-/// `snapshots/<os>/` at the top of the repository (insta would resolve a relative path from
-/// the test file's folder).
+/// The one place that decides which machines share a snapshot folder: `snapshots/<key>/`.
+///
+/// Today the key is the OS, so each OS's two CI runners share a folder (macOS arm64 and
+/// x86_64; Windows Server 2025 x86_64 and Windows 11 arm64). If their first results differ
+/// (the results pull request then names the file both proposed with different contents),
+/// return `format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)` here and move each
+/// committed folder to its `<os>-<arch>` name (README, "Snapshots"). Pending snapshots, their
+/// artifacts and the results pull request follow the path, so nothing else changes.
+pub fn snapshot_key() -> String {
+    std::env::consts::OS.to_string()
+}
+
+/// `snapshots/<key>/` ([`snapshot_key`]) at the top of the repository (insta would resolve a
+/// relative path from the test file's folder).
 pub fn snapshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("snapshots")
-        .join(std::env::consts::OS)
+        .join(snapshot_key())
 }
 
 /// insta settings for behaviour snapshots: the per-OS folder, plain names, and the environment
