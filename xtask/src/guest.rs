@@ -192,6 +192,8 @@ pub struct Console {
     pub stray: Vec<String>,
     /// The step that had started but not finished when the console ended.
     pub running: Option<String>,
+    /// The first line that reports a kernel oops or panic, wherever it appeared.
+    alarm: Option<String>,
     current: Option<(String, Vec<String>)>,
 }
 
@@ -246,6 +248,10 @@ impl Console {
     }
 
     fn content(&mut self, line: &str) {
+        const ALARMS: [&str; 4] = ["Kernel panic", "Oops", "BUG:", "double fault"];
+        if self.alarm.is_none() && ALARMS.iter().any(|word| line.contains(word)) {
+            self.alarm = Some(line.trim().to_string());
+        }
         match &mut self.current {
             Some((_, lines)) => lines.push(line.to_string()),
             None if !line.trim().is_empty() => {
@@ -255,6 +261,27 @@ impl Console {
                 }
             }
             None => {}
+        }
+    }
+
+    /// What explains a guest that stopped early: the first oops or panic line, if any, and
+    /// the last console lines.
+    pub fn last_words(&self) -> String {
+        let last = &self.stray[self.stray.len().saturating_sub(2)..];
+        let lines: Vec<&str> = self
+            .alarm
+            .iter()
+            .map(String::as_str)
+            .chain(
+                last.iter()
+                    .map(|line| line.trim())
+                    .filter(|line| Some(*line) != self.alarm.as_deref()),
+            )
+            .collect();
+        if lines.is_empty() {
+            "(nothing)".to_string()
+        } else {
+            lines.join(" | ")
         }
     }
 
@@ -377,7 +404,7 @@ fn boot_with(
         if let Some(stdout) = stdout {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
-                let text = String::from_utf8_lossy(&line).replace('\r', "");
+                let text = console_text(&String::from_utf8_lossy(&line));
                 if tx.send(text).is_err() {
                     break;
                 }
@@ -435,9 +462,45 @@ fn boot_with(
     })
 }
 
+/// A console line without carriage returns and terminal escapes (the firmware clears the
+/// screen; JSON never carries a raw escape).
+fn console_text(line: &str) -> String {
+    let mut text = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {}
+            '\u{1b}' => {
+                // CSI: ESC [ parameters final-byte; anything else: ESC and one character.
+                if chars.next() == Some('[') {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+            }
+            c => text.push(c),
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn console_lines_lose_escapes_and_carriage_returns() {
+        assert_eq!(
+            console_text("\u{1b}c\u{1b}[?7l\u{1b}[2J\u{1b}[0mSeaBIOS\r"),
+            "SeaBIOS"
+        );
+        assert_eq!(
+            console_text("  \"a\": \"\\u001b\",\r"),
+            "  \"a\": \"\\u001b\","
+        );
+    }
 
     const M: &str = "@@bp-1f";
 
@@ -485,7 +548,7 @@ mod tests {
         assert!(!console.done);
         assert_eq!(console.running.as_deref(), Some("burst"));
         assert!(console.text("burst").is_none());
-        assert_eq!(console.stray.len(), 1);
+        assert_eq!(console.last_words(), "[   12.0] Kernel panic - not syncing");
     }
 
     #[test]

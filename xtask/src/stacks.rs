@@ -557,31 +557,18 @@ fn run_kernel(
         .steps
         .extend(steps.into_iter().filter(|(s, _)| s != "uname"));
     let console = &boot.console;
-    if !console.done {
-        let why = if boot.timed_out {
-            format!("timed out after {} s", context.timeout.as_secs())
-        } else {
-            format!(
-                "QEMU exited ({}) {}",
-                boot.exited.map_or("killed".to_string(), |s| s.to_string()),
-                proc::tail(boot.qemu_stderr.as_bytes(), 2)
-            )
-        };
-        let during = console
-            .running
-            .as_deref()
-            .map_or(String::new(), |step| format!(" while running {step}"));
-        outcome.problems.push(format!(
-            "the guest did not finish: {why}{during}; last console lines: {}",
-            proc::tail(console.stray.join("\n").as_bytes(), 4)
-        ));
-    }
     let uname = console.text("uname").map(|(t, _)| t).unwrap_or_default();
     let mut uname_lines = uname.lines();
     let (uname_r, uname_v) = (uname_lines.next(), uname_lines.next());
     let mut files = Vec::new();
+    let mut missing = Vec::new();
     for experiment in experiments::ALL {
         let result = match console.text(experiment.step) {
+            // One problem for the whole guest below, not one per experiment.
+            None if !console.done => {
+                missing.push(experiment.step);
+                continue;
+            }
             None => Err("no output".to_string()),
             Some((text, rc)) => {
                 let stderr = console
@@ -599,6 +586,28 @@ fn run_kernel(
             experiment.file_name(&name, context.arch),
             result,
         );
+    }
+    if !console.done {
+        let why = if boot.timed_out {
+            format!("timed out after {} s", context.timeout.as_secs())
+        } else {
+            format!(
+                "QEMU exited ({}) {}",
+                boot.exited.map_or("killed".to_string(), |s| s.to_string()),
+                proc::tail(boot.qemu_stderr.as_bytes(), 2)
+            )
+        };
+        let during = console
+            .running
+            .as_deref()
+            .map_or(String::new(), |step| format!(" while running {step}"));
+        let problem = format!(
+            "the guest did not finish: {why}{during}; no output from {}; console: {}",
+            missing.join(", "),
+            console.last_words()
+        );
+        progress.say(&name, format!("FAILED {problem}"));
+        outcome.problems.push(problem);
     }
     outcome.total = start.elapsed();
     write_manifest(
