@@ -304,6 +304,16 @@ pub struct Boot {
     pub boot_time: Option<Duration>,
 }
 
+impl Boot {
+    /// The guest stopped (not timed out) before any experiment began: nothing was measured.
+    pub fn died_before_experiments(&self) -> bool {
+        !self.console.done
+            && !self.timed_out
+            && self.console.running.as_deref().is_none_or(|s| s == "uname")
+            && self.console.sections.keys().all(|k| k.starts_with("uname"))
+    }
+}
+
 /// QEMU's command line for one kernel.
 fn qemu(qemu: &Path, accel: Accel, vmlinuz: &Path, initrd: &Path, append: &str) -> Command {
     let mut command = Command::new(qemu);
