@@ -251,14 +251,24 @@ fn stack_file_names_parse() {
     let parse = |name: &str| StackFile::parse(Path::new(name));
     let world = parse("world-linux-6.1-x86_64-somaxconn_16.json").expect("a world");
     assert_eq!(
-        (world.kind.as_str(), world.stack.as_str(), world.arch.as_str()),
+        (
+            world.kind.as_str(),
+            world.stack.as_str(),
+            world.arch.as_str()
+        ),
         ("world", "linux-6.1", "x86_64")
     );
     assert_eq!(world.world.as_deref(), Some("somaxconn_16"));
     let gvisor = parse("report-gvisor-20221219.0-x86_64.json").expect("a report");
     assert_eq!(gvisor.stack, "gvisor-20221219.0");
-    assert!(parse("report-linux-x86_64.json").is_none(), "the host's report");
-    assert!(parse("extras-linux-x86_64.json").is_none(), "the host's extras");
+    assert!(
+        parse("report-linux-x86_64.json").is_none(),
+        "the host's report"
+    );
+    assert!(
+        parse("extras-linux-x86_64.json").is_none(),
+        "the host's extras"
+    );
     assert!(parse("stack-linux-6.1-x86_64.json").is_none(), "a manifest");
     assert!(parse("repeat-gvisor-20221219.0-x86_64-2.json").is_none());
 }
