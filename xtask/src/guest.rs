@@ -305,6 +305,26 @@ pub struct Boot {
 }
 
 impl Boot {
+    /// Why the guest did not finish: the deadline, or QEMU's exit and its stderr; the step it
+    /// was in; and what the console said last.
+    pub fn failure(&self, deadline: Duration) -> String {
+        let why = if self.timed_out {
+            format!("timed out after {} s", deadline.as_secs())
+        } else {
+            format!(
+                "QEMU exited ({}): {}",
+                self.exited.map_or("killed".to_string(), |s| s.to_string()),
+                proc::tail(self.qemu_stderr.as_bytes(), 2)
+            )
+        };
+        let during = self
+            .console
+            .running
+            .as_deref()
+            .map_or(String::new(), |step| format!(" while running {step}"));
+        format!("{why}{during}; console: {}", self.console.last_words())
+    }
+
     /// The guest stopped (not timed out) before any experiment began: nothing was measured.
     pub fn died_before_experiments(&self) -> bool {
         !self.console.done

@@ -540,8 +540,8 @@ fn run_kernel(
             }
             Ok((boot, _)) if !retried && boot.died_before_experiments() => {
                 let note = format!(
-                    "the first boot died before the first experiment, booted again; console: {}",
-                    boot.console.last_words()
+                    "the first boot died before the first experiment ({}), booted again",
+                    boot.failure(left)
                 );
                 progress.say(&name, &note);
                 outcome.notes.push(note);
@@ -588,23 +588,10 @@ fn run_kernel(
         );
     }
     if !console.done {
-        let why = if boot.timed_out {
-            format!("timed out after {} s", context.timeout.as_secs())
-        } else {
-            format!(
-                "QEMU exited ({}) {}",
-                boot.exited.map_or("killed".to_string(), |s| s.to_string()),
-                proc::tail(boot.qemu_stderr.as_bytes(), 2)
-            )
-        };
-        let during = console
-            .running
-            .as_deref()
-            .map_or(String::new(), |step| format!(" while running {step}"));
         let problem = format!(
-            "the guest did not finish: {why}{during}; no output from {}; console: {}",
-            missing.join(", "),
-            console.last_words()
+            "the guest did not finish: {}; no output from {}",
+            boot.failure(context.timeout),
+            missing.join(", ")
         );
         progress.say(&name, format!("FAILED {problem}"));
         outcome.problems.push(problem);
