@@ -207,7 +207,7 @@ pub fn fetch(
     say: &dyn Fn(String),
 ) -> Result<Fetched, String> {
     let dirs = Dirs::new(cache, kernel);
-    if !refresh && let Some(fetched) = cached(kernel, &dirs) {
+    if let Some(fetched) = cached(kernel, &dirs).filter(|_| !refresh) {
         return Ok(fetched);
     }
     prepare(kernel, &dirs)?;

@@ -673,8 +673,10 @@ fn record(
     file: String,
     result: Result<String, String>,
 ) {
-    if let Ok(text) = &result
-        && let Some(note) = experiments::view_disagreements(text)
+    if let Some(note) = result
+        .as_ref()
+        .ok()
+        .and_then(|text| experiments::view_disagreements(text))
     {
         let note = format!("{file}: {note}");
         context.progress.say(&outcome.name, &note);
