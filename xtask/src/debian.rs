@@ -44,7 +44,7 @@ pub struct Kernel {
     /// How the stack is named: `linux-<major.minor>`, or with the full upstream version where
     /// another kernel of the same series is in the catalogue.
     pub exact_name: bool,
-    /// One line for `--help`.
+    /// A few words for error messages.
     pub about: &'static str,
 }
 
@@ -56,7 +56,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "bullseye"), (SECURITY, "bullseye-security")],
         default: true,
         exact_name: false,
-        about: "bullseye (LTS security updates)",
+        about: "bullseye + bullseye-security",
     },
     Kernel {
         id: "6.1",
@@ -64,7 +64,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "bookworm"), (SECURITY, "bookworm-security")],
         default: true,
         exact_name: false,
-        about: "bookworm (with security updates)",
+        about: "bookworm + bookworm-security",
     },
     Kernel {
         id: "6.12",
@@ -72,7 +72,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "trixie"), (SECURITY, "trixie-security")],
         default: true,
         exact_name: false,
-        about: "trixie (with security updates)",
+        about: "trixie + trixie-security",
     },
     Kernel {
         id: "sid",
@@ -80,7 +80,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "sid")],
         default: true,
         exact_name: false,
-        about: "sid: the newest packaged kernel, version read from the sid index",
+        about: "sid, the newest packaged kernel",
     },
     Kernel {
         id: "bullseye-release",
@@ -88,7 +88,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "bullseye")],
         default: false,
         exact_name: true,
-        about: "bullseye's last point release without security updates (an older 5.10.y)",
+        about: "bullseye without security updates, an older 5.10.y",
     },
     Kernel {
         id: "bookworm-backports",
@@ -96,7 +96,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "bookworm-backports")],
         default: false,
         exact_name: true,
-        about: "bookworm-backports (an older 6.12.y)",
+        about: "an older 6.12.y",
     },
     Kernel {
         id: "experimental",
@@ -104,7 +104,7 @@ pub const KERNELS: &[Kernel] = &[
         sources: &[(MIRROR, "experimental")],
         default: false,
         exact_name: true,
-        about: "experimental (release candidates, when there are any)",
+        about: "release candidates, when there are any",
     },
 ];
 
