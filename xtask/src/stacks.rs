@@ -238,8 +238,12 @@ pub fn main(args: Args) -> ExitCode {
     {
         (KERNELS.iter().filter(|k| k.default).collect(), true)
     } else {
-        let mut kernels = args.kernels.clone();
-        kernels.dedup_by_key(|k| k.id);
+        let mut kernels: Vec<&'static Kernel> = Vec::new();
+        for &kernel in &args.kernels {
+            if !kernels.iter().any(|seen| seen.id == kernel.id) {
+                kernels.push(kernel);
+            }
+        }
         (kernels, args.gvisor)
     };
     if !kernels.is_empty() && std::env::consts::ARCH != "x86_64" {
@@ -347,14 +351,15 @@ pub fn main(args: Args) -> ExitCode {
         binary,
         timeout: Duration::from_secs(args.timeout),
     };
+    let initramfs;
     let mut jobs: VecDeque<Job> = VecDeque::new();
     if !ready.is_empty() {
         match prepare_guests(&context, &work, args.accel, &ready) {
-            Ok((initramfs, accel)) => {
-                let initramfs = std::sync::Arc::new(initramfs);
+            Ok((built, accel)) => {
+                initramfs = Some(built);
                 jobs.extend(ready.into_iter().map(|fetched| Job::Kernel {
                     fetched,
-                    initramfs: initramfs.clone(),
+                    initramfs: initramfs.as_ref().expect("just built"),
                     accel,
                 }));
             }
@@ -463,10 +468,10 @@ fn prepare_guests(
     Ok((initramfs, accel))
 }
 
-enum Job {
+enum Job<'a> {
     Kernel {
         fetched: Fetched,
-        initramfs: std::sync::Arc<Initramfs>,
+        initramfs: &'a Initramfs,
         accel: Accel,
     },
     Gvisor {
@@ -491,7 +496,7 @@ fn run_jobs(context: &Context, jobs: VecDeque<Job>, workers: usize) -> Vec<Outco
                             fetched,
                             initramfs,
                             accel,
-                        } => run_kernel(context, &fetched, &initramfs, accel),
+                        } => run_kernel(context, &fetched, initramfs, accel),
                         Job::Gvisor { runs, state } => run_gvisor(context, runs, &state),
                     };
                     done.lock().expect("results").push((index, outcome));
@@ -582,7 +587,7 @@ fn run_kernel(
             context,
             &mut outcome,
             &mut files,
-            experiment,
+            experiment.step,
             experiment.file_name(&name, context.arch),
             result,
         );
@@ -669,7 +674,7 @@ fn record(
     context: &Context,
     outcome: &mut Outcome,
     files: &mut Vec<String>,
-    experiment: &Experiment,
+    step: &str,
     file: String,
     result: Result<String, String>,
 ) {
@@ -688,7 +693,7 @@ fn record(
     match written {
         Ok(()) => files.push(file),
         Err(e) => {
-            let problem = format!("{}: {e}", experiment.step);
+            let problem = format!("{step}: {e}");
             context
                 .progress
                 .say(&outcome.name, format!("FAILED {problem}"));
@@ -785,7 +790,7 @@ fn run_gvisor(context: &Context, runs: u32, state: &Path) -> Outcome {
             } else {
                 format!("repeat-{name}-{}-{run}.json", context.arch)
             };
-            record(context, &mut outcome, &mut files, experiment, file, result);
+            record(context, &mut outcome, &mut files, &step, file, result);
         }
     }
     let differences = compare_runs(&matrices);
@@ -877,13 +882,13 @@ fn print_summary(outcomes: &[Outcome], stacks_time: Duration, total: Duration) {
     let secs =
         |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64()));
     let mut table = format!(
-        "\n{:<20} {:<24} {:>6} {:>7} {:>7} {:>7} {:>6} {:>7}  result\n",
+        "\n{:<20} {:<28} {:>6} {:>7} {:>7} {:>7} {:>6} {:>7}  result\n",
         "stack", "version", "boot", "report", "worlds", "extras", "burst", "total"
     );
     for o in outcomes {
         let _ = writeln!(
             table,
-            "{:<20} {:<24} {:>6} {:>7} {:>7} {:>7} {:>6} {:>7}  {}",
+            "{:<20} {:<28} {:>6} {:>7} {:>7} {:>7} {:>6} {:>7}  {}",
             o.name,
             o.detail,
             secs(o.time("boot")),
