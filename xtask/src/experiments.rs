@@ -11,8 +11,11 @@ const WORLD_BACKLOGS: &str = "--backlog=0,1,5,16,17,100,-1";
 pub enum Kind {
     /// `run --format json`: the default matrix.
     Report,
-    /// `run --sysctl ...`: a knob world; the name is the world's (`somaxconn_16`).
-    World(&'static str),
+    /// `run --sysctl KNOB --backlog=...`: a knob world, named for its file (`somaxconn_16`).
+    World {
+        name: &'static str,
+        sysctl: &'static str,
+    },
     /// `extras --format json`.
     Extras,
     /// `burst --format json`.
@@ -25,8 +28,20 @@ pub struct Experiment {
     /// `world-somaxconn_16`, ...).
     pub step: &'static str,
     pub kind: Kind,
-    /// The arguments to backlog-probe.
-    pub args: &'static [&'static str],
+    /// The arguments to backlog-probe (a world's knob and backlogs follow them, see
+    /// [`Experiment::args`]).
+    args: &'static [&'static str],
+}
+
+/// `run` as the default matrix and the worlds call it.
+const RUN: &[&str] = &["run", "--format", "json", "--quiet"];
+
+const fn world(step: &'static str, name: &'static str, sysctl: &'static str) -> Experiment {
+    Experiment {
+        step,
+        kind: Kind::World { name, sysctl },
+        args: RUN,
+    }
 }
 
 /// Every experiment, in the order a stack runs them (the longest first).
@@ -34,60 +49,24 @@ pub const ALL: &[Experiment] = &[
     Experiment {
         step: "report",
         kind: Kind::Report,
-        args: &["run", "--format", "json", "--quiet"],
+        args: RUN,
     },
-    Experiment {
-        step: "world-syncookies_0",
-        kind: Kind::World("syncookies_0"),
-        args: &[
-            "run",
-            "--format",
-            "json",
-            "--quiet",
-            "--sysctl",
-            "net.ipv4.tcp_syncookies=0",
-            WORLD_BACKLOGS,
-        ],
-    },
-    Experiment {
-        step: "world-somaxconn_16",
-        kind: Kind::World("somaxconn_16"),
-        args: &[
-            "run",
-            "--format",
-            "json",
-            "--quiet",
-            "--sysctl",
-            "net.core.somaxconn=16",
-            WORLD_BACKLOGS,
-        ],
-    },
-    Experiment {
-        step: "world-somaxconn_0",
-        kind: Kind::World("somaxconn_0"),
-        args: &[
-            "run",
-            "--format",
-            "json",
-            "--quiet",
-            "--sysctl",
-            "net.core.somaxconn=0",
-            WORLD_BACKLOGS,
-        ],
-    },
-    Experiment {
-        step: "world-abort_on_overflow_1",
-        kind: Kind::World("abort_on_overflow_1"),
-        args: &[
-            "run",
-            "--format",
-            "json",
-            "--quiet",
-            "--sysctl",
-            "net.ipv4.tcp_abort_on_overflow=1",
-            WORLD_BACKLOGS,
-        ],
-    },
+    world(
+        "world-syncookies_0",
+        "syncookies_0",
+        "net.ipv4.tcp_syncookies=0",
+    ),
+    world(
+        "world-somaxconn_16",
+        "somaxconn_16",
+        "net.core.somaxconn=16",
+    ),
+    world("world-somaxconn_0", "somaxconn_0", "net.core.somaxconn=0"),
+    world(
+        "world-abort_on_overflow_1",
+        "abort_on_overflow_1",
+        "net.ipv4.tcp_abort_on_overflow=1",
+    ),
     Experiment {
         step: "extras",
         kind: Kind::Extras,
@@ -110,12 +89,21 @@ pub const ALL: &[Experiment] = &[
 ];
 
 impl Experiment {
+    /// The arguments to backlog-probe.
+    pub fn args(&self) -> Vec<&'static str> {
+        let mut args = self.args.to_vec();
+        if let Kind::World { sysctl, .. } = self.kind {
+            args.extend(["--sysctl", sysctl, WORLD_BACKLOGS]);
+        }
+        args
+    }
+
     /// The output file for `stack` (`linux-6.1`) on `arch`: `report-linux-6.1-x86_64.json`,
     /// `world-linux-6.1-x86_64-somaxconn_16.json`, `extras-...`, `burst-...`.
     pub fn file_name(&self, stack: &str, arch: &str) -> String {
         match self.kind {
             Kind::Report => format!("report-{stack}-{arch}.json"),
-            Kind::World(world) => format!("world-{stack}-{arch}-{world}.json"),
+            Kind::World { name, .. } => format!("world-{stack}-{arch}-{name}.json"),
             Kind::Extras => format!("extras-{stack}-{arch}.json"),
             Kind::Burst => format!("burst-{stack}-{arch}.json"),
         }
@@ -132,7 +120,7 @@ impl Experiment {
             && value.get("environment").is_some()
             && match self.kind {
                 Kind::Report => non_empty(&value, "cases"),
-                Kind::World(_) => non_empty(&value, "cases") && value.get("world").is_some(),
+                Kind::World { .. } => non_empty(&value, "cases") && value.get("world").is_some(),
                 Kind::Extras => has_array("udp") && has_array("unix_domain"),
                 Kind::Burst => has_array("outcomes") && has_array("clients"),
             };
@@ -203,6 +191,23 @@ mod tests {
         assert!(names.contains(&"world-linux-6.1-x86_64-somaxconn_16.json".to_string()));
         assert!(names.contains(&"extras-linux-6.1-x86_64.json".to_string()));
         assert!(names.contains(&"burst-linux-6.1-x86_64.json".to_string()));
+    }
+
+    #[test]
+    fn worlds_add_their_knob_and_backlogs() {
+        assert_eq!(
+            ALL[2].args(),
+            [
+                "run",
+                "--format",
+                "json",
+                "--quiet",
+                "--sysctl",
+                "net.core.somaxconn=16",
+                "--backlog=0,1,5,16,17,100,-1"
+            ]
+        );
+        assert_eq!(ALL[0].args(), RUN);
     }
 
     #[test]

@@ -131,7 +131,7 @@ step uname sh -c 'uname -r; uname -v'
         script.push_str(&format!(
             "step {} /bin/backlog-probe {}\n",
             experiment.step,
-            experiment.args.join(" ")
+            experiment.args().join(" ")
         ));
     }
     script.push_str("echo \"$M DONE all@@\"\npoweroff -f\n");

@@ -751,7 +751,7 @@ fn run_gvisor(context: &Context, runs: u32, state: &Path) -> Outcome {
                 &runsc,
                 state,
                 &context.binary,
-                experiment.args,
+                &experiment.args(),
                 left.min(RUNSC_STEP_DEADLINE),
             );
             let took = step_start.elapsed();
@@ -769,7 +769,7 @@ fn run_gvisor(context: &Context, runs: u32, state: &Path) -> Outcome {
                 // A world needs a network namespace of its own, which not every gVisor can make:
                 // that is a fact about the stack, noted rather than failed.
                 Ok((_, 2, stderr))
-                    if matches!(experiment.kind, Kind::World(_))
+                    if matches!(experiment.kind, Kind::World { .. })
                         && stderr.contains("network namespace") =>
                 {
                     let note = format!("{step}: unsupported: {}", proc::tail(stderr.as_bytes(), 1));
