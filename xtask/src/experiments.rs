@@ -1,0 +1,237 @@
+//! What runs on every stack, and the file each output is written to.
+
+use serde_json::Value;
+
+/// The backlogs of the knob worlds: below, at and above somaxconn 16 (tests/worlds.rs uses
+/// subsets of these on the host).
+const WORLD_BACKLOGS: &str = "--backlog=0,1,5,16,17,100,-1";
+
+/// What an output is, which decides its file name and how it is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `run --format json`: the default matrix.
+    Report,
+    /// `run --sysctl KNOB --backlog=...`: a knob world, named for its file (`somaxconn_16`).
+    World {
+        name: &'static str,
+        sysctl: &'static str,
+    },
+    /// `extras --format json`.
+    Extras,
+    /// `burst --format json`.
+    Burst,
+}
+
+/// One invocation of backlog-probe.
+pub struct Experiment {
+    /// A short step name for progress lines and the guest's markers (`report`,
+    /// `world-somaxconn_16`, ...).
+    pub step: &'static str,
+    pub kind: Kind,
+    /// The arguments to backlog-probe (a world's knob and backlogs follow them, see
+    /// [`Experiment::args`]).
+    args: &'static [&'static str],
+}
+
+/// `run` as the default matrix and the worlds call it.
+const RUN: &[&str] = &["run", "--format", "json", "--quiet"];
+
+const fn world(step: &'static str, name: &'static str, sysctl: &'static str) -> Experiment {
+    Experiment {
+        step,
+        kind: Kind::World { name, sysctl },
+        args: RUN,
+    }
+}
+
+/// Every experiment, in the order a stack runs them (the longest first).
+pub const ALL: &[Experiment] = &[
+    Experiment {
+        step: "report",
+        kind: Kind::Report,
+        args: RUN,
+    },
+    world(
+        "world-syncookies_0",
+        "syncookies_0",
+        "net.ipv4.tcp_syncookies=0",
+    ),
+    world(
+        "world-somaxconn_16",
+        "somaxconn_16",
+        "net.core.somaxconn=16",
+    ),
+    world("world-somaxconn_0", "somaxconn_0", "net.core.somaxconn=0"),
+    world(
+        "world-abort_on_overflow_1",
+        "abort_on_overflow_1",
+        "net.ipv4.tcp_abort_on_overflow=1",
+    ),
+    Experiment {
+        step: "extras",
+        kind: Kind::Extras,
+        args: &["extras", "--format", "json"],
+    },
+    Experiment {
+        step: "burst",
+        kind: Kind::Burst,
+        args: &[
+            "burst",
+            "--backlog",
+            "5",
+            "--clients",
+            "64",
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    },
+];
+
+impl Experiment {
+    /// The arguments to backlog-probe.
+    pub fn args(&self) -> Vec<&'static str> {
+        let mut args = self.args.to_vec();
+        if let Kind::World { sysctl, .. } = self.kind {
+            args.extend(["--sysctl", sysctl, WORLD_BACKLOGS]);
+        }
+        args
+    }
+
+    /// The output file for `stack` (`linux-6.1`) on `arch`: `report-linux-6.1-x86_64.json`,
+    /// `world-linux-6.1-x86_64-somaxconn_16.json`, `extras-...`, `burst-...`.
+    pub fn file_name(&self, stack: &str, arch: &str) -> String {
+        match self.kind {
+            Kind::Report => format!("report-{stack}-{arch}.json"),
+            Kind::World { name, .. } => format!("world-{stack}-{arch}-{name}.json"),
+            Kind::Extras => format!("extras-{stack}-{arch}.json"),
+            Kind::Burst => format!("burst-{stack}-{arch}.json"),
+        }
+    }
+
+    /// backlog-probe's output as it should be written, or why it is not a usable output:
+    /// JSON of this kind, at least structurally (the runner does not depend on the library's
+    /// types, which are being moved; tests/stacks.rs reads the files with them).
+    pub fn check(&self, text: &str) -> Result<String, String> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("output is not JSON ({e})"))?;
+        let has_array = |key: &str| value.get(key).and_then(Value::as_array).is_some();
+        let complete = value.get("schema_version").is_some()
+            && value.get("environment").is_some()
+            && match self.kind {
+                Kind::Report => non_empty(&value, "cases"),
+                Kind::World { .. } => non_empty(&value, "cases") && value.get("world").is_some(),
+                Kind::Extras => has_array("udp") && has_array("unix_domain"),
+                Kind::Burst => has_array("outcomes") && has_array("clients"),
+            };
+        if !complete {
+            return Err("output is JSON but lacks the fields of its kind".to_string());
+        }
+        let mut text = text.trim_end().to_string();
+        text.push('\n');
+        Ok(text)
+    }
+}
+
+/// For a report or world: the cases whose kernel view (`kernel_queue.queued`) disagrees with
+/// the client's count (`queue_length`), as one line, or `None` when all agree. On Linux they
+/// agree by construction unless the harness raced the kernel; gVisor's `TCP_INFO` on a
+/// listener is not Linux's, so there they disagree.
+pub fn view_disagreements(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let cases = value.get("cases")?.as_array()?;
+    let disagreeing: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let view = case.get("kernel_queue")?;
+            let (queued, count) = (view.get("queued")?, case.get("queue_length")?);
+            (!count.is_null() && queued != count).then(|| {
+                format!(
+                    "{} (client {count}, kernel {queued}/{})",
+                    case["name"].as_str().unwrap_or("?"),
+                    view["limit"]
+                )
+            })
+        })
+        .collect();
+    (!disagreeing.is_empty()).then(|| {
+        let shown = disagreeing.iter().take(3).cloned().collect::<Vec<_>>();
+        format!(
+            "the kernel view disagrees with the client count in {} of {} cases: {}{}",
+            disagreeing.len(),
+            cases.len(),
+            shown.join(", "),
+            if disagreeing.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )
+    })
+}
+
+fn non_empty(value: &Value, key: &str) -> bool {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        let names: Vec<String> = ALL
+            .iter()
+            .map(|e| e.file_name("linux-6.1", "x86_64"))
+            .collect();
+        assert_eq!(names[0], "report-linux-6.1-x86_64.json");
+        assert!(names.contains(&"world-linux-6.1-x86_64-somaxconn_16.json".to_string()));
+        assert!(names.contains(&"extras-linux-6.1-x86_64.json".to_string()));
+        assert!(names.contains(&"burst-linux-6.1-x86_64.json".to_string()));
+    }
+
+    #[test]
+    fn worlds_add_their_knob_and_backlogs() {
+        assert_eq!(
+            ALL[2].args(),
+            [
+                "run",
+                "--format",
+                "json",
+                "--quiet",
+                "--sysctl",
+                "net.core.somaxconn=16",
+                "--backlog=0,1,5,16,17,100,-1"
+            ]
+        );
+        assert_eq!(ALL[0].args(), RUN);
+    }
+
+    #[test]
+    fn outputs_are_checked_by_kind() {
+        let report = &ALL[0];
+        assert!(report.check("{").is_err());
+        assert!(report.check(r#"{"schema_version": 1}"#).is_err());
+        let text = r#"{"schema_version": 1, "environment": {}, "cases": [{}]}"#;
+        assert_eq!(report.check(text).expect("a report"), format!("{text}\n"));
+        assert!(ALL[1].check(text).is_err(), "a world records its world");
+    }
+
+    #[test]
+    fn disagreeing_kernel_views_are_named() {
+        let agree = r#"{"cases": [{"name": "a", "queue_length": 6, "kernel_queue": {"queued": 6, "limit": 5}},
+            {"name": "b", "queue_length": null, "kernel_queue": {"queued": 0, "limit": 5}},
+            {"name": "c", "queue_length": 6, "kernel_queue": null}]}"#;
+        assert_eq!(view_disagreements(agree), None);
+        let differ = r#"{"cases": [{"name": "a", "queue_length": 18, "kernel_queue": {"queued": 17, "limit": 16}}]}"#;
+        assert_eq!(
+            view_disagreements(differ).as_deref(),
+            Some(
+                "the kernel view disagrees with the client count in 1 of 1 cases: a (client 18, kernel 17/16)"
+            )
+        );
+    }
+}
