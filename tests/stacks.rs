@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use backlog_probe::burst_report::BurstReport;
-use backlog_probe::experiment::extras::ExtrasReport;
+use backlog_probe::report::burst::BurstReport;
+use backlog_probe::report::extras::ExtrasReport;
 use backlog_probe::report::{Report, StableCase};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
