@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sys::{self, FdLimit};
+use crate::sys::{self, FdLimit, Sandbox};
 
 /// The OS as os_info reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,11 @@ pub struct Environment {
     /// A compatibility layer the binary runs under (`wine 8.0`): its TCP is the host's, not
     /// the target OS's, so its results must not be read as the target's.
     pub emulator: Option<String>,
+    /// A sandbox the process runs in, where one is detected (`gvisor`, `wsl`, `container`);
+    /// absent otherwise. Under gVisor the TCP stack is gVisor's own and `kernel` is the release
+    /// gVisor makes up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Sandbox>,
 }
 
 impl Environment {
@@ -84,15 +89,40 @@ impl Environment {
             settings: sys::tcp_settings(),
             fd_limit: sys::fd_limit(),
             emulator: sys::emulator(),
+            sandbox: sys::sandbox(),
+        }
+    }
+
+    /// The OS as a person would name it: `Debian 12.0.0`, or `Linux (unknown distribution)`
+    /// where os_info found no release file (a bare initramfs, a minimal container).
+    pub fn os_name(&self) -> String {
+        if self.os.version == os_info::Version::Unknown.to_string() {
+            format!("{} (unknown distribution)", self.os.os_type)
+        } else {
+            format!("{} {}", self.os.os_type, self.os.version)
         }
     }
 
     /// A one-line description for progress output and snapshot metadata.
     pub fn summary(&self) -> String {
-        let mut text = format!("{} {}", self.os.os_type, self.os.version);
-        if let Some(kernel) = &self.kernel {
-            text.push_str(&format!(", kernel {kernel}"));
-        }
+        let mut text = match self.sandbox {
+            // The release gVisor reports is not a kernel: say so, and whose stack it is.
+            Some(Sandbox::Gvisor) => format!(
+                "gVisor ({} userland, reports kernel {})",
+                self.os_name(),
+                self.kernel.as_deref().unwrap_or("?")
+            ),
+            _ => {
+                let mut text = self.os_name();
+                if let Some(kernel) = &self.kernel {
+                    text.push_str(&format!(", kernel {kernel}"));
+                }
+                if let Some(sandbox) = self.sandbox {
+                    text.push_str(&format!(", in {}", sandbox.display_name()));
+                }
+                text
+            }
+        };
         text.push_str(&format!(", {}", self.target_arch));
         match (&self.somaxconn.setting_name, self.somaxconn.setting) {
             (Some(name), Some(value)) => text.push_str(&format!(", {name}={value}")),
@@ -102,5 +132,48 @@ impl Environment {
             text.push_str(&format!(", under {emulator}"));
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Environment {
+        let report: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/report-linux.json")).unwrap();
+        serde_json::from_value(report["environment"].clone()).unwrap()
+    }
+
+    #[test]
+    fn a_missing_release_file_reads_as_an_unknown_distribution() {
+        let mut environment = fixture();
+        environment.os.version = "Unknown".to_string();
+        environment.os.os_type = "Linux".to_string();
+        assert!(
+            environment
+                .summary()
+                .starts_with("Linux (unknown distribution), kernel 6.18"),
+            "{}",
+            environment.summary()
+        );
+    }
+
+    #[test]
+    fn gvisor_is_named_instead_of_its_made_up_kernel() {
+        let mut environment = fixture();
+        environment.sandbox = Some(Sandbox::Gvisor);
+        environment.kernel = Some("4.4.0".to_string());
+        let summary = environment.summary();
+        assert!(
+            summary.starts_with("gVisor (Debian 12.0.0 userland, reports kernel 4.4.0)"),
+            "{summary}"
+        );
+        assert!(!summary.contains(", kernel 4.4.0"), "{summary}");
+        let json = serde_json::to_value(&environment).unwrap();
+        assert_eq!(json["sandbox"], "gvisor");
+        environment.sandbox = None;
+        let json = serde_json::to_value(&environment).unwrap();
+        assert!(json.get("sandbox").is_none(), "absent for the host");
     }
 }

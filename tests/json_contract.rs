@@ -69,6 +69,8 @@ struct Environment {
     settings: BTreeMap<String, String>,
     fd_limit: Option<FdLimit>,
     emulator: Option<String>,
+    #[serde(default)]
+    sandbox: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,6 +259,12 @@ fn run_output_matches_the_documented_wire_format() {
     }
     if let Some(emulator) = &environment.emulator {
         assert!(emulator.starts_with("wine"), "{emulator}");
+    }
+    if let Some(sandbox) = &environment.sandbox {
+        assert!(
+            ["gvisor", "wsl", "container"].contains(&sandbox.as_str()),
+            "{sandbox}"
+        );
     }
     if let Some(limit) = &report.environment.fd_limit {
         assert!(limit.soft >= limit.soft_before.min(limit.hard) && limit.soft <= limit.hard);

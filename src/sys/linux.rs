@@ -96,6 +96,37 @@ pub fn kernel_version() -> Option<String> {
     super::unix::uname_release()
 }
 
+/// gVisor's fixed `uname -v` (pkg/sentry/kernel/version.go, releases up to 2026), and the
+/// suffix its newer releases give `uname -r` (`4.19.0-gvisor`).
+const GVISOR_UNAME_VERSION: &str = "#1 SMP Sun Jan 10 15:06:54 PST 2016";
+const GVISOR_RELEASE_SUFFIX: &str = "-gvisor";
+
+/// gVisor from `uname` (its made-up release and version), WSL from the release
+/// (`...-microsoft-standard-WSL2`), a container from the marker files Docker and Podman create.
+/// No sign is a syscall with a side effect, and none needs privileges.
+pub fn sandbox() -> Option<super::Sandbox> {
+    use super::Sandbox;
+    let (release, version) = super::unix::uname_release_and_version()?;
+    classify_uname(&release, &version).or_else(|| {
+        ["/.dockerenv", "/run/.containerenv"]
+            .iter()
+            .any(|marker| std::path::Path::new(marker).exists())
+            .then_some(Sandbox::Container)
+    })
+}
+
+/// The sandbox `uname -r` and `uname -v` give away, if any.
+fn classify_uname(release: &str, version: &str) -> Option<super::Sandbox> {
+    use super::Sandbox;
+    if version == GVISOR_UNAME_VERSION || release.ends_with(GVISOR_RELEASE_SUFFIX) {
+        Some(Sandbox::Gvisor)
+    } else if release.to_ascii_lowercase().contains("microsoft") {
+        Some(Sandbox::Wsl)
+    } else {
+        None
+    }
+}
+
 /// Raise the soft limit to the hard limit (the hard limit itself is left alone; see
 /// `unix::raise_fd_limit_to`).
 pub fn raise_fd_limit() -> Option<FdLimit> {
@@ -237,6 +268,28 @@ mod tests {
             })
         );
         assert_eq!(parse_netstat("IpExt: A\nIpExt: 1\n"), None);
+    }
+
+    #[test]
+    fn sandboxes_are_told_by_uname() {
+        use crate::sys::Sandbox;
+        for (release, version, expected) in [
+            ("4.4.0", GVISOR_UNAME_VERSION, Some(Sandbox::Gvisor)),
+            (
+                "4.19.0-gvisor",
+                "#1 SMP Fri Apr 3 2026",
+                Some(Sandbox::Gvisor),
+            ),
+            (
+                "5.15.153.1-microsoft-standard-WSL2",
+                "#1 SMP Fri Mar 29 23:14:13 UTC 2024",
+                Some(Sandbox::Wsl),
+            ),
+            ("6.18.44-fc-v782", "#1 SMP PREEMPT_DYNAMIC Debian", None),
+            ("4.4.0", "#1 SMP Mon Jan 1 00:00:00 UTC 2018", None),
+        ] {
+            assert_eq!(classify_uname(release, version), expected, "{release}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! | `kernel_version() -> Option<String>` | the kernel release (`uname -r`), where there is one |
 //! | `raise_fd_limit() -> Option<FdLimit>` | raise the soft RLIMIT_NOFILE toward the hard limit (never the hard limit itself); `None` where there is no such limit. Callers use [`fd_limit`], which raises once |
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
+//! | `sandbox() -> Option<Sandbox>` | a sandbox or VM layer detected cheaply (gVisor, WSL, a container); only gVisor brings a TCP stack of its own |
 //! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
 //! | `install_interrupt_handler() -> io::Result<()>`, `interrupted() -> bool` | turn Ctrl-C (SIGINT/SIGTERM on Unix, `SetConsoleCtrlHandler` on Windows) into a polled flag, so `hold` closes its sockets and exits 0 |
 //! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
@@ -42,6 +43,35 @@ pub struct KernelQueue {
     /// Incomplete (half-open) connections, where the OS counts them separately.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub incomplete: Option<u32>,
+}
+
+/// A sandbox or virtualisation layer the process runs in, detected from cheap signs (Linux).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sandbox {
+    /// gVisor (runsc): a user-space kernel with its own TCP stack (netstack), so its results
+    /// are gVisor's, not Linux's, and its `uname -r` is a fixed, made-up release.
+    Gvisor,
+    /// Windows Subsystem for Linux: a real Linux kernel in a VM.
+    Wsl,
+    /// A container (Docker, Podman): the host's kernel and TCP stack.
+    Container,
+}
+
+impl Sandbox {
+    /// How a report names it: `gVisor`, `WSL`, `container`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Sandbox::Gvisor => "gVisor",
+            Sandbox::Wsl => "WSL",
+            Sandbox::Container => "container",
+        }
+    }
+
+    /// True when the TCP stack measured is the sandbox's own, not the kernel's.
+    pub fn has_own_tcp_stack(self) -> bool {
+        matches!(self, Sandbox::Gvisor)
+    }
 }
 
 /// The process's descriptor limit, raised once (the first call raises it, as far as
@@ -108,9 +138,9 @@ pub use unix::{
 };
 
 #[cfg(not(target_os = "linux"))]
-mod no_namespaces;
+mod not_linux;
 #[cfg(not(target_os = "linux"))]
-pub use no_namespaces::*;
+pub use not_linux::*;
 
 #[cfg(windows)]
 mod windows;

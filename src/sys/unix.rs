@@ -155,13 +155,21 @@ pub fn emulator() -> Option<String> {
 
 /// `uname -r`.
 pub(super) fn uname_release() -> Option<String> {
+    uname_release_and_version().map(|(release, _)| release)
+}
+
+/// `uname -r` and `uname -v`.
+pub(super) fn uname_release_and_version() -> Option<(String, String)> {
     // SAFETY: utsname is plain data; uname fills it.
     let mut name: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: the pointer is valid for the call.
     cvt(unsafe { libc::uname(&mut name) }).ok()?;
-    // SAFETY: uname NUL-terminates `release`.
-    let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) };
-    Some(release.to_string_lossy().into_owned())
+    let text = |field: &[libc::c_char]| {
+        // SAFETY: uname NUL-terminates every field.
+        let text = unsafe { std::ffi::CStr::from_ptr(field.as_ptr()) };
+        text.to_string_lossy().into_owned()
+    };
+    Some((text(&name.release), text(&name.version)))
 }
 
 /// `sysctlbyname(3)` for an integer knob.

@@ -1,5 +1,6 @@
-//! The namespace part of the sys contract for every OS without Linux network namespaces:
-//! each function says "unsupported" rather than pretending.
+//! The Linux-only part of the sys contract (network namespaces, per-namespace counters,
+//! sandbox detection) for every other OS: each function says "unsupported" or "none" rather
+//! than pretending.
 
 /// Network namespaces are Linux's.
 pub fn enter_network_namespace() -> Result<(), super::NamespaceError> {
@@ -11,5 +12,9 @@ pub fn set_sysctl(_key: &str, _value: i64) -> Result<i64, super::SysctlError> {
 }
 /// Not read on this OS (its counters are system-wide, not per namespace).
 pub fn listen_counters() -> Option<super::ListenCounters> {
+    None
+}
+/// The sandboxes detected here run Linux binaries only.
+pub fn sandbox() -> Option<super::Sandbox> {
     None
 }
