@@ -183,6 +183,10 @@ pub struct Settings {
     /// inconclusive, cases not yet started as not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
+    /// With `run --repeat N`: how many times the whole matrix ran (the report shows the first
+    /// run, and each case's `stability` over all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
 }
 
 impl Settings {
@@ -196,6 +200,7 @@ impl Default for Settings {
         Settings {
             cap: Self::DEFAULT_CAP,
             deadline_ms: None,
+            repeat: None,
         }
     }
 }

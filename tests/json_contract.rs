@@ -106,6 +106,8 @@ struct Settings {
     cap: u32,
     #[serde(default)]
     deadline_ms: Option<u64>,
+    #[serde(default)]
+    repeat: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +127,33 @@ struct Case {
     duration_ms: u64,
     #[serde(default)]
     prediction: Option<Prediction>,
+    #[serde(default)]
+    inconsistent: Vec<String>,
+    #[serde(default)]
+    kernel_queue_unusable: Option<String>,
+    #[serde(default)]
+    slowest_handshake_us: Option<u64>,
+    #[serde(default)]
+    stability: Option<Stability>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stability {
+    runs: u32,
+    stable: bool,
+    #[serde(default)]
+    queue_length: Option<Range>,
+    accepted: Range,
+    #[serde(default)]
+    differs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    min: u32,
+    max: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,6 +244,8 @@ fn run_output_matches_the_documented_wire_format() {
         "50",
         "--deadline",
         "60",
+        "--repeat",
+        "2",
     ]);
     assert!(
         output.status.success(),
@@ -271,6 +302,7 @@ fn run_output_matches_the_documented_wire_format() {
     }
     assert_eq!(report.settings.cap, 50);
     assert_eq!(report.settings.deadline_ms, Some(60_000));
+    assert_eq!(report.settings.repeat, Some(2));
 
     let names: Vec<&str> = report.cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
@@ -356,6 +388,30 @@ fn run_output_matches_the_documented_wire_format() {
         );
         assert!(["source", "documented", "low"].contains(&prediction.confidence.as_str()));
         assert!(!prediction.rule.is_empty() && !prediction.source.is_empty());
+        // Contradictions and an unusable view are sentences; the handshake time is there once a
+        // client completed.
+        assert!(case.inconsistent.iter().all(|note| !note.is_empty()));
+        assert!(
+            case.kernel_queue_unusable
+                .as_ref()
+                .is_none_or(|r| !r.is_empty())
+        );
+        if case.queue_length.is_some_and(|q| q > 0) {
+            assert!(case.slowest_handshake_us.is_some(), "{}", case.name);
+        }
+        // --repeat 2: every case carries its stability over both runs.
+        let stability = case.stability.as_ref().expect("--repeat gives a stability");
+        assert_eq!(stability.runs, 2, "{}", case.name);
+        assert_eq!(
+            stability.stable,
+            stability.differs.is_empty(),
+            "{}",
+            case.name
+        );
+        assert!(stability.accepted.min <= stability.accepted.max);
+        if let (Some(range), Some(queued)) = (&stability.queue_length, case.queue_length) {
+            assert!(range.min <= queued && queued <= range.max, "{}", case.name);
+        }
         // `agrees` compares the queue length only where both sides have one.
         if prediction.queue_length.is_none() || case.queue_length.is_none() {
             assert_eq!(prediction.agrees, None, "{prediction:?}");

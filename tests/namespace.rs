@@ -97,6 +97,48 @@ fn ipv6_unavailable_is_reported_per_case() {
     );
 }
 
+/// A queue larger than the client's port range: with 1000 ephemeral ports, IPv4 clients move
+/// on to other loopback source addresses (Linux routes all of 127/8 to `lo`) and measure the
+/// true queue, min(2000, somaxconn) + 1; IPv6 has only ::1, so its case ends inconclusive and
+/// names the port limit instead of showing the port range as the queue.
+fn client_ports_spread_or_the_case_names_the_port_limit() {
+    let script = "ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range='40000 40999' && exec \"$0\" run --quiet --format json --backlog=2000";
+    let output = Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_backlog-probe"),
+        ])
+        .output()
+        .expect("unshare runs (util-linux)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    let somaxconn = report["environment"]["somaxconn"]["setting"]
+        .as_u64()
+        .expect("somaxconn");
+    let cases = report["cases"].as_array().expect("cases");
+    assert_eq!(cases[0]["family"], "ipv4");
+    assert_eq!(
+        cases[0]["queue_length"],
+        Value::from(somaxconn.min(2000) + 1),
+        "{}",
+        cases[0]
+    );
+    assert_eq!(cases[0]["overflow"]["kind"], "dropped");
+    assert_eq!(cases[1]["family"], "ipv6");
+    assert_eq!(cases[1]["queue_length"], Value::Null, "{}", cases[1]);
+    assert_eq!(cases[1]["overflow"]["kind"], "inconclusive");
+    let detail = cases[1]["overflow"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("ran out of local ports"), "{detail}");
+    assert_eq!(cases[1]["overflow"]["os_error"]["name"], "EADDRNOTAVAIL");
+}
+
 fn main() -> std::process::ExitCode {
     common::run_with_namespaces(
         &[
@@ -107,6 +149,10 @@ fn main() -> std::process::ExitCode {
             (
                 "ipv6_unavailable_is_reported_per_case",
                 ipv6_unavailable_is_reported_per_case,
+            ),
+            (
+                "client_ports_spread_or_the_case_names_the_port_limit",
+                client_ports_spread_or_the_case_names_the_port_limit,
             ),
         ],
         &[],

@@ -18,7 +18,11 @@ pub enum OverflowKind {
     Dropped,
     /// ECONNREFUSED / WSAECONNREFUSED (an RST in answer to the SYN, possibly after client retries).
     Refused,
-    /// ECONNRESET / WSAECONNRESET: reset during or right after the handshake.
+    /// ECONNRESET / WSAECONNRESET: the server reset the connection after the client's side of
+    /// the handshake completed (an RST in answer to the SYN itself is ECONNREFUSED, `refused`),
+    /// whether the harness saw the reset at once or a few handshake times later. FreeBSD
+    /// answers a full queue so: the syncache completes the handshake and `rst_on_sock_fail`
+    /// resets it when the final ACK meets the full queue.
     Reset,
     /// ETIMEDOUT / WSAETIMEDOUT reported by the client stack itself.
     TimedOut,
@@ -154,6 +158,7 @@ pub fn classify(obs: &Observation) -> Overflow {
         FillEnd::Pending {
             waited,
             kernel_admitted,
+            ..
         } => match kernel_admitted {
             Some(true) => Overflow {
                 elapsed_ms: Some(millis(*waited)),
@@ -162,8 +167,17 @@ pub fn classify(obs: &Observation) -> Overflow {
                     "the kernel queued the connection but the client never saw it complete".into(),
                 )
             },
-            _ => Overflow::of(OverflowKind::Dropped, None, Some(millis(*waited))),
+            _ => Overflow {
+                // The evidence the drop rests on.
+                detail: Some(match fill_end_full(&obs.fill_end) {
+                    Some(true) => "the kernel view showed a full queue".to_string(),
+                    _ => "still pending past the first SYN retransmission".to_string(),
+                }),
+                ..Overflow::of(OverflowKind::Dropped, None, Some(millis(*waited)))
+            },
         },
+        // Where the error showed (at once, in the handshake, or after completion) depends on
+        // timing; the verdict rests on the error alone, so a slow machine gives the same one.
         FillEnd::Failed { error, after, .. } => {
             let kind = match error_class(error) {
                 ErrorClass::Refused => OverflowKind::Refused,
@@ -182,6 +196,73 @@ pub fn classify(obs: &Observation) -> Overflow {
             ..Overflow::inconclusive(Why::Resources, detail.clone())
         },
     }
+}
+
+/// Whether a pending fill end met a full queue in the kernel view.
+fn fill_end_full(end: &FillEnd) -> Option<bool> {
+    match end {
+        FillEnd::Pending { kernel_full, .. } => *kernel_full,
+        _ => None,
+    }
+}
+
+/// Where the facts of one case contradict each other: one sentence each, empty when they
+/// agree. A contradiction is reported beside the verdict (`inconsistent` in the report), never
+/// resolved by picking one side.
+///
+/// The facts should agree thus: every client that completed is accepted in the end, and the
+/// pending client's connection too if (and only if) it got in late; a kernel view that tracked
+/// the clients (an unusable one is not shown at all) holds what they completed; and a connect
+/// called dropped after outliving the first SYN retransmission should not have met a kernel
+/// view with room in its queue.
+pub fn inconsistencies(obs: &Observation) -> Vec<String> {
+    let mut notes = Vec::new();
+    let measured = matches!(
+        obs.fill_end,
+        FillEnd::CapReached | FillEnd::Pending { .. } | FillEnd::Failed { .. }
+    );
+    if obs.setup != Setup::Listening || !measured {
+        return notes;
+    }
+    let completed = obs.completed;
+    match obs.late {
+        Late::Completed { .. } if obs.accepted < completed + 1 => notes.push(format!(
+            "the pending client got in late, but the server accepted only {} connections for {} clients",
+            obs.accepted,
+            completed + 1
+        )),
+        Late::StillPending { .. } | Late::Failed { .. } if obs.accepted > completed => {
+            notes.push(format!(
+                "the server accepted {} connections, {} more than the clients completed, while the pending client never saw its connect complete",
+                obs.accepted,
+                obs.accepted - completed
+            ))
+        }
+        _ if obs.accepted < completed => notes.push(format!(
+            "the server accepted {} connections while the clients completed {completed}",
+            obs.accepted
+        )),
+        _ => {}
+    }
+    if let Some(view) = obs.kernel_queue {
+        if view.queued < completed || view.queued > completed + 1 {
+            notes.push(format!(
+                "the kernel view counted {} queued while the clients completed {completed}",
+                view.queued
+            ));
+        }
+    }
+    if let FillEnd::Pending {
+        kernel_full: Some(false),
+        kernel_admitted: Some(false),
+        ..
+    } = obs.fill_end
+    {
+        notes.push(
+            "the connect stayed pending past the first SYN retransmission although the kernel view showed room in the queue".to_string(),
+        );
+    }
+    notes
 }
 
 /// What the pending client did after a slot freed.
@@ -254,6 +335,7 @@ mod tests {
     use super::*;
     use crate::observation::tcp::ConnectStage;
     use crate::plan::{Backlog, CaseSpec, Family};
+    use crate::sys::KernelQueue;
     use std::time::Duration;
 
     fn observation(setup: Setup, fill_end: FillEnd) -> Observation {
@@ -267,6 +349,8 @@ mod tests {
             completed: 6,
             fill_end,
             kernel_queue: None,
+            kernel_view_unusable: None,
+            slowest_handshake: Some(Duration::from_micros(60)),
             late: Late::NotWatched,
             accepted: 6,
             duration: Duration::from_millis(1200),
@@ -285,6 +369,7 @@ mod tests {
         FillEnd::Pending {
             waited: Duration::from_millis(200),
             kernel_admitted: admitted,
+            kernel_full: admitted.map(|admitted| !admitted),
         }
     }
 
@@ -326,6 +411,17 @@ mod tests {
                 failed("WSAECONNREFUSED", 10061, 2004),
                 OverflowKind::Refused,
                 Some(2004),
+            ),
+            (
+                "freebsd reset after completion",
+                listening(),
+                FillEnd::Failed {
+                    error: OsError::named("ECONNRESET", 54),
+                    after: Duration::from_millis(3),
+                    stage: ConnectStage::AfterCompletion,
+                },
+                OverflowKind::Reset,
+                Some(3),
             ),
             (
                 "macos reset",
@@ -458,6 +554,127 @@ mod tests {
         assert!(InconclusiveReason::NotRun.is_deadline());
         assert!(!InconclusiveReason::Resources.is_deadline());
         assert!(!InconclusiveReason::Lost.is_deadline());
+    }
+
+    #[test]
+    fn a_drop_names_its_evidence() {
+        let detail = |fill_end| classify(&observation(Setup::Listening, fill_end)).detail;
+        assert_eq!(
+            detail(pending(Some(false))).as_deref(),
+            Some("the kernel view showed a full queue")
+        );
+        assert_eq!(
+            detail(pending(None)).as_deref(),
+            Some("still pending past the first SYN retransmission")
+        );
+    }
+
+    /// Facts that agree give no note; each kind of contradiction gives one.
+    #[test]
+    fn inconsistencies_table() {
+        let view = |queued| {
+            Some(KernelQueue {
+                queued,
+                limit: 5,
+                incomplete: None,
+            })
+        };
+        let completed_late = Late::Completed {
+            after: Duration::from_millis(1010),
+        };
+        let still_pending = Late::StillPending {
+            watched: Duration::from_millis(3700),
+        };
+        let room = FillEnd::Pending {
+            waited: Duration::from_millis(1700),
+            kernel_admitted: Some(false),
+            kernel_full: Some(false),
+        };
+        // (what, fill end, late, accepted, kernel view, expected note fragments)
+        type Row<'a> = (
+            &'a str,
+            FillEnd,
+            Late,
+            u32,
+            Option<KernelQueue>,
+            &'a [&'a str],
+        );
+        let table: Vec<Row<'_>> = vec![
+            (
+                "agreeing drop",
+                pending(Some(false)),
+                completed_late.clone(),
+                7,
+                view(6),
+                &[],
+            ),
+            (
+                "no view, no late",
+                pending(None),
+                still_pending.clone(),
+                6,
+                None,
+                &[],
+            ),
+            (
+                "late, but not accepted",
+                pending(Some(false)),
+                completed_late,
+                6,
+                view(6),
+                &["got in late"],
+            ),
+            (
+                "accepted, never completed",
+                pending(None),
+                still_pending,
+                7,
+                None,
+                &["never saw its connect complete"],
+            ),
+            (
+                "fewer accepted",
+                FillEnd::CapReached,
+                Late::NotWatched,
+                4,
+                None,
+                &["accepted 4 connections while the clients completed 6"],
+            ),
+            (
+                "view short",
+                FillEnd::CapReached,
+                Late::NotWatched,
+                6,
+                view(4),
+                &["kernel view counted 4"],
+            ),
+            (
+                "room but dropped",
+                room,
+                Late::NotWatched,
+                6,
+                view(6),
+                &["showed room in the queue"],
+            ),
+        ];
+        for (what, fill_end, late, accepted, kernel_queue, expected) in table {
+            let mut obs = observation(Setup::Listening, fill_end);
+            obs.late = late;
+            obs.accepted = accepted;
+            obs.kernel_queue = kernel_queue;
+            let notes = inconsistencies(&obs);
+            assert_eq!(notes.len(), expected.len(), "{what}: {notes:?}");
+            for (note, fragment) in notes.iter().zip(expected) {
+                assert!(note.contains(fragment), "{what}: {note}");
+            }
+        }
+        // A case the harness cut short is not judged.
+        let mut cut = observation(
+            Setup::Listening,
+            FillEnd::DeadlineReached { connections: 2 },
+        );
+        cut.accepted = 0;
+        assert!(inconsistencies(&cut).is_empty());
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub struct RunArgs {
           value_parser = clap::value_parser!(u32).range(1..=64))]
     workers: u32,
 
+    /// Run the whole matrix N times and mark each case whose stable fields (queue length,
+    /// overflow, late completion, ...) differ between runs as unstable, with their range. The
+    /// report shows the first run. [default: 1]
+    #[arg(long, value_name = "N", default_value_t = 1, hide_default_value = true,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -101,6 +108,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     let settings = Settings {
         cap: args.cap,
         deadline_ms: args.deadline.map(|secs| secs * 1000),
+        repeat: (args.repeat > 1).then_some(args.repeat),
     };
     let total = specs.len();
     let done = AtomicUsize::new(0);
@@ -114,6 +122,12 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if !args.quiet {
                 progress_message(&progress_line(n, total, case));
+            }
+        }
+        run::RunEvent::Round { run, runs } => {
+            if !args.quiet {
+                progress_message(&format!("backlog-probe: run {run} of {runs}"));
+                done.store(0, Ordering::Relaxed);
             }
         }
         run::RunEvent::Spread {
@@ -137,8 +151,8 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
             max_workers: args.workers as usize,
         });
     let mut report = match world.as_mut() {
-        Some(world) => world.counted(|| run::run_report(&specs, &settings, fanout, &progress)),
-        None => run::run_report(&specs, &settings, fanout, &progress),
+        Some(world) => world.counted(|| run::run_repeated(&specs, &settings, fanout, &progress)),
+        None => run::run_repeated(&specs, &settings, fanout, &progress),
     };
     report.world = world;
     let cut_short: Vec<&str> = report

@@ -21,15 +21,14 @@
 //! Every wait has a deadline (see the constants in `sys`), and every socket is closed when the
 //! function returns, whatever happened.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use socket2::{Socket, Type};
 
 use super::budget::{BUDGET_WAIT, FdBudget, OVERHEAD};
 use super::connect::{
-    accept_some, bounded, clients_for_limit, close_abortively, descriptor_estimate, drain, fill,
-    passed,
+    View, accept_some, bounded, clients_for_limit, close_abortively, descriptor_estimate,
+    drain_owed, fill, passed, wait_writable,
 };
 use super::open_listener;
 use crate::observation::tcp::{FillEnd, Late, Observation, Setup};
@@ -45,8 +44,7 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// How long to wait for the first queued connection to become acceptable.
 const ACCEPT_WAIT: Duration = Duration::from_secs(2);
 
-/// Connections accepted, or clients closed, per slice of clean-up work between two looks at
-/// the pending client: small enough that the completion time stays within about a millisecond.
+/// Connections accepted per slice of clean-up work between two looks at the pending client: small enough that the completion time stays within about a millisecond.
 const CLEANUP_SLICE: usize = 32;
 
 /// What the watch on the pending client saw.
@@ -58,28 +56,29 @@ struct LateWatch {
     connected: Option<Socket>,
 }
 
-/// Watch the pending client for `LATE_WINDOW` after a slot was freed. The wait for a SYN
-/// retransmission is about a second of idle time, so the queued connections are accepted and
-/// the completed clients closed in the meantime, in small slices between looks at the client:
-/// the clean-up of thousands of connections overlaps the wait instead of following it. Accepting
-/// more than the one connection changes nothing the watch measures: the pending client needs
-/// one free slot, and it has at least that from the start of the watch.
+/// Watch the pending client for `window` after a slot was freed. The wait for a SYN
+/// retransmission is about a second of idle time, so the queued connections are accepted in the
+/// meantime, in small slices between looks at the client: the clean-up of thousands of
+/// connections overlaps the wait instead of following it. Accepting more than the one
+/// connection changes nothing the watch measures: the pending client needs one free slot, and
+/// it has at least that from the start of the watch. The clients stay open until the watch
+/// ends: under gVisor, closing a client whose server end was just reset kept the pending
+/// client's retransmitted handshake from ever completing on its side (the server accepted it).
 fn watch_late(
     listener: &Socket,
     client: Socket,
-    clients: &mut VecDeque<Socket>,
     connect_started: Instant,
-    deadline: Option<Instant>,
+    window: Duration,
 ) -> LateWatch {
-    let until = Instant::now() + bounded(sys::LATE_WINDOW, deadline);
+    let until = Instant::now() + window;
     let mut accepted = 0;
     let mut queue_empty = false;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        // With clean-up work left, only peek at the client; otherwise wait for it.
-        let busy = !queue_empty || !clients.is_empty();
+        // With connections left to accept, only peek at the client; otherwise wait for it.
+        let busy = !queue_empty;
         let wait = if busy { Duration::ZERO } else { left };
-        let late = match sys::wait_writable(&client, wait) {
+        let late = match wait_writable(&client, wait) {
             Ok(true) => match client.take_error() {
                 Ok(None) => {
                     let after = connect_started.elapsed();
@@ -101,13 +100,6 @@ fn watch_late(
                 let before = accepted;
                 accepted += accept_some(listener, CLEANUP_SLICE);
                 queue_empty = accepted - before < CLEANUP_SLICE as u32;
-                // The oldest clients were queued first, so their server ends are the ones just
-                // closed: closing them now sends nothing more.
-                for _ in 0..CLEANUP_SLICE {
-                    if clients.pop_front().is_none() {
-                        break;
-                    }
-                }
                 continue;
             }
             Err(e) => Late::Failed {
@@ -180,19 +172,22 @@ pub fn run_case_until(
         return obs;
     };
 
+    let mut view = View::of(Some(&listener.socket));
     let filled = fill(
         &listener.address,
         Type::STREAM,
-        Some(&listener.socket),
+        &mut view,
         settings.cap,
         deadline,
         &mut reservation,
     );
     obs.fill_end = filled.end;
     obs.completed = filled.clients.len() as u32;
-    obs.kernel_queue = sys::kernel_queue(&listener.socket);
+    obs.kernel_queue = view.final_reading();
+    obs.kernel_view_unusable = view.unusable().map(str::to_string);
+    obs.slowest_handshake = filled.pace.slowest();
 
-    let mut clients = VecDeque::from(filled.clients);
+    let mut clients = filled.clients;
     if let Some((client, connect_started)) = filled.pending {
         // Free one slot, then watch whether the pending client gets in.
         if sys::wait_readable(&listener.socket, bounded(ACCEPT_WAIT, deadline)).unwrap_or(false) {
@@ -204,14 +199,13 @@ pub fn run_case_until(
         let watch = watch_late(
             &listener.socket,
             client,
-            &mut clients,
             connect_started,
-            deadline,
+            bounded(filled.pace.late_window(), deadline),
         );
         obs.late = watch.late;
         obs.accepted += watch.accepted;
         if let Some(client) = watch.connected {
-            clients.push_back(client);
+            clients.push(client);
         }
     }
     // Every client that completed has a connection the listener owes: the pending one counts
@@ -223,11 +217,14 @@ pub fn run_case_until(
     }
     .map(|owed| owed.saturating_sub(obs.accepted));
     let own = Instant::now() + DRAIN_DEADLINE;
-    obs.accepted += drain(
+    obs.accepted += drain_owed(
         &listener.socket,
         deadline.map_or(own, |d| d.min(own)),
         owed,
-        DRAIN_POLL,
+        DRAIN_POLL.max(filled.pace.stretched()),
+        // A connection the clients completed reaches the listener a moment later on a slow
+        // link: wait for one that is owed as long as for a pending connect.
+        filled.pace.ceiling(),
         |connection, _| close_abortively(connection),
     );
     if passed(deadline) {

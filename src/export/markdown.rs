@@ -14,5 +14,12 @@ pub(super) fn render(report: &Report) -> String {
     for case in &report.cases {
         out.push_str(&markdown_row(&cells(case)));
     }
+    let notes = super::notes(report);
+    if !notes.is_empty() {
+        out.push('\n');
+        for note in notes {
+            out.push_str(&format!("- {}\n", escape(&note)));
+        }
+    }
     out
 }

@@ -97,14 +97,68 @@ pub fn world_summary(world: &World) -> String {
     text
 }
 
+/// What a reader must know beside a case's row, one sentence each: an unstable count, a
+/// kernel view that was not used, facts that contradict each other.
+pub fn case_notes(case: &CaseReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(unstable) = case.stability.as_ref().filter(|s| !s.stable) {
+        let range = unstable
+            .queue_length
+            .filter(|r| r.min != r.max)
+            .map(|r| format!(", queue {}–{}", r.min, r.max))
+            .unwrap_or_default();
+        notes.push(format!(
+            "unstable over {} runs ({} differed{range})",
+            unstable.runs,
+            unstable.differs.join(", ")
+        ));
+    }
+    if case.overflow.kind == crate::classify::tcp::OverflowKind::Inconclusive {
+        if let Some(detail) = &case.overflow.detail {
+            notes.push(format!("inconclusive: {detail}"));
+        }
+    }
+    if let Some(reason) = &case.kernel_queue_unusable {
+        notes.push(format!("kernel view not used: {reason}"));
+    }
+    for contradiction in &case.inconsistent {
+        notes.push(format!("inconsistent: {contradiction}"));
+    }
+    notes
+}
+
+/// Every case's notes, as `name: note` lines.
+pub(crate) fn notes(report: &Report) -> Vec<String> {
+    report
+        .cases
+        .iter()
+        .flat_map(|case| {
+            case_notes(case)
+                .into_iter()
+                .map(move |note| format!("{}: {note}", case.name))
+        })
+        .collect()
+}
+
 /// One row of cells, in [`HEADINGS`] order.
 pub(crate) fn cells(case: &CaseReport) -> Vec<String> {
+    let queue = match case.stability.as_ref().filter(|s| !s.stable) {
+        Some(unstable) => match unstable.queue_length {
+            Some(range) if range.min != range.max => format!("{}–{}", range.min, range.max),
+            _ => queue_text(case),
+        },
+        None => queue_text(case),
+    };
+    let kernel = match (case.kernel_queue, &case.kernel_queue_unusable) {
+        (Some(q), _) => format!("{}/{}", q.queued, q.limit),
+        (None, Some(_)) => "unusable".to_string(),
+        (None, None) => "-".to_string(),
+    };
     vec![
         case.family.to_string(),
         text::backlog_text(&case.label, case.backlog),
         text::listen_text(&case.listen),
-        case.queue_length
-            .map_or_else(|| "-".to_string(), |n| n.to_string()),
+        queue,
         case.accepted.to_string(),
         case.overflow.kind.as_str().to_string(),
         case.overflow
@@ -113,10 +167,15 @@ pub(crate) fn cells(case: &CaseReport) -> Vec<String> {
             .map_or_else(|| "-".to_string(), ToString::to_string),
         text::seconds_or_dash(case.overflow.elapsed_ms),
         text::late_text(&case.late_completion),
-        case.kernel_queue
-            .map_or_else(|| "-".to_string(), |q| format!("{}/{}", q.queued, q.limit)),
+        kernel,
         prediction_text(case),
     ]
+}
+
+/// The queue length cell: the number, or `-` when not measured.
+fn queue_text(case: &CaseReport) -> String {
+    case.queue_length
+        .map_or_else(|| "-".to_string(), |n| n.to_string())
 }
 
 #[cfg(test)]

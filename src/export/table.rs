@@ -12,5 +12,8 @@ pub(super) fn render(report: &Report) -> String {
     let mut rows = vec![HEADINGS.map(str::to_string).to_vec()];
     rows.extend(report.cases.iter().map(cells));
     out.push_str(&align_columns(&rows));
+    for note in super::notes(report) {
+        out.push_str(&format!("note: {note}\n"));
+    }
     out
 }

@@ -128,3 +128,40 @@ fn a_world_is_named_under_the_environment() {
     let back: Report = serde_json::from_str(&render(&report, Format::Json)).unwrap();
     assert_eq!(back, report);
 }
+
+#[test]
+fn notes_follow_the_table() {
+    let mut report = linux_fixture();
+    report.cases[0].inconsistent = vec!["the server accepted 3 connections".to_string()];
+    report.cases[1].kernel_queue = None;
+    report.cases[1].kernel_queue_unusable = Some("it stayed 0".to_string());
+    let mut other = report.cases[2].clone();
+    other.queue_length = Some(4098);
+    let stability = crate::report::Stability::of(&[&report.cases[2], &other], Some(4096));
+    report.cases[2].stability = Some(stability);
+    let table = render(&report, Format::Table);
+    let row = |needle: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with("ipv4") && l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {table}"))
+            .to_string()
+    };
+    assert!(row("4097–4098").contains("dropped"), "{table}");
+    assert!(row("unusable").contains(" 5 "), "{table}");
+    let notes: Vec<&str> = table.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert_eq!(
+        notes,
+        [
+            "note: ipv4_backlog_zero: inconsistent: the server accepted 3 connections",
+            "note: ipv4_backlog_five: kernel view not used: it stayed 0",
+            "note: ipv4_backlog_somaxconn: unstable over 2 runs (queue_length differed, queue 4097–4098)",
+        ]
+    );
+    let markdown = render(&report, Format::Markdown);
+    assert!(
+        markdown
+            .contains("\n- ipv4_backlog_zero: inconsistent: the server accepted 3 connections\n"),
+        "{markdown}"
+    );
+}

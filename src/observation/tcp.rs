@@ -48,13 +48,18 @@ pub enum FillEnd {
     NotStarted,
     /// `cap` connections completed without an overflow.
     CapReached,
-    /// The next connect neither completed nor failed before the harness's deadline.
+    /// The next connect neither completed nor failed while the harness waited for it: until
+    /// several times the case's slowest handshake once the kernel view showed a full queue, else
+    /// past the first SYN retransmission.
     Pending {
         /// How long the harness watched it.
         waited: Duration,
         /// Whether the kernel view showed the connection queued (`Some(true)`), not queued
-        /// (`Some(false)`), or could not be read (`None`).
+        /// (`Some(false)`), or could not be read or trusted (`None`).
         kernel_admitted: Option<bool>,
+        /// Whether the kernel view showed a full queue by the kernel's own test when the wait
+        /// ended (`None`: no usable view).
+        kernel_full: Option<bool>,
     },
     /// The next connect failed.
     Failed {
@@ -117,8 +122,14 @@ pub struct Observation {
     pub completed: u32,
     /// Why the fill ended.
     pub fill_end: FillEnd,
-    /// The kernel's view of the queue when the fill ended.
+    /// The kernel's view of the queue when the fill ended (`None` without a usable view).
     pub kernel_queue: Option<KernelQueue>,
+    /// Why the kernel view was not used for this case, where the OS has one but it did not
+    /// track the clients (it stayed 0 while they completed, or moved the wrong way).
+    pub kernel_view_unusable: Option<String>,
+    /// The longest handshake a completed client of this case took (`None` before any
+    /// completed): the scale every wait of the case is stretched to.
+    pub slowest_handshake: Option<Duration>,
     /// What the pending client did once the server started accepting.
     pub late: Late,
     /// Connections the server accepted in all.
@@ -138,6 +149,8 @@ impl Observation {
             completed: 0,
             fill_end: FillEnd::NotStarted,
             kernel_queue: None,
+            kernel_view_unusable: None,
+            slowest_handshake: None,
             late: Late::NotWatched,
             accepted: 0,
             duration: Duration::ZERO,

@@ -197,6 +197,10 @@ fn case(backlog: i32, queue_length: Option<u32>, kind: OverflowKind) -> CaseRepo
             &crate::observation::tcp::Late::NotWatched,
         ),
         kernel_queue: None,
+        kernel_queue_unusable: None,
+        slowest_handshake_us: None,
+        inconsistent: Vec::new(),
+        stability: None,
         duration_ms: 1000,
         prediction: None,
     }

@@ -137,6 +137,87 @@ pub struct CaseReport {
     /// measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction: Option<CasePrediction>,
+    /// Where the case's facts contradict each other, one sentence each (see
+    /// [`classify::inconsistencies`]); absent when they agree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inconsistent: Vec<String>,
+    /// Why the kernel view is not shown (`kernel_queue` null) although the OS has one: it did
+    /// not track the clients. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_queue_unusable: Option<String>,
+    /// The longest handshake of a completed client, in microseconds: the scale the case's
+    /// waits were stretched to. Absent when none completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowest_handshake_us: Option<u64>,
+    /// With `run --repeat N`: how the case's stable fields varied over the runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<Stability>,
+}
+
+/// A range of values over repeated runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    /// The smallest value seen.
+    pub min: u32,
+    /// The largest value seen.
+    pub max: u32,
+}
+
+impl Range {
+    fn of(values: impl Iterator<Item = u32>) -> Option<Range> {
+        values.fold(None, |range, v| {
+            Some(range.map_or(Range { min: v, max: v }, |r: Range| Range {
+                min: r.min.min(v),
+                max: r.max.max(v),
+            }))
+        })
+    }
+}
+
+/// How one case's stable view varied over `run --repeat N` (the report's case is the first
+/// run's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stability {
+    /// How many runs measured the case.
+    pub runs: u32,
+    /// True when every run gave the same stable view.
+    pub stable: bool,
+    /// The measured queue lengths' range (absent when no run measured one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_length: Option<Range>,
+    /// The accepted counts' range.
+    pub accepted: Range,
+    /// The stable-view fields that differed between runs (`queue_length`, `late_completion`,
+    /// ...), in alphabetical order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
+}
+
+impl Stability {
+    /// Compare one case's reports from several runs by their stable view (`somaxconn` as in
+    /// [`CaseReport::stable_view`]). `runs` must not be empty.
+    pub fn of(runs: &[&CaseReport], somaxconn: Option<i64>) -> Stability {
+        let views: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|case| serde_json::to_value(case.stable_view(somaxconn)).unwrap_or_default())
+            .collect();
+        let mut differs = Vec::new();
+        if let Some(serde_json::Value::Object(first)) = views.first() {
+            for key in first.keys() {
+                if views.iter().any(|view| view.get(key) != first.get(key)) {
+                    differs.push(key.clone());
+                }
+            }
+        }
+        Stability {
+            runs: runs.len() as u32,
+            stable: differs.is_empty(),
+            queue_length: Range::of(runs.iter().filter_map(|case| case.queue_length)),
+            accepted: Range::of(runs.iter().map(|case| case.accepted))
+                .unwrap_or(Range { min: 0, max: 0 }),
+            differs,
+        }
+    }
 }
 
 impl CaseReport {
@@ -172,6 +253,12 @@ impl CaseReport {
             kernel_queue: obs.kernel_queue,
             duration_ms: u64::try_from(obs.duration.as_millis()).unwrap_or(u64::MAX),
             prediction: None,
+            inconsistent: classify::inconsistencies(obs),
+            kernel_queue_unusable: obs.kernel_view_unusable.clone(),
+            slowest_handshake_us: obs
+                .slowest_handshake
+                .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+            stability: None,
         }
     }
 
@@ -197,6 +284,16 @@ impl CaseReport {
             late_completion: self.late_completion.kind,
             kernel_limit: self.kernel_queue.map(|q| q.limit),
             kernel_queued: self.kernel_queue.map(|q| q.queued),
+            unstable: self
+                .stability
+                .as_ref()
+                .filter(|s| !s.stable)
+                .map(|s| Unstable {
+                    runs: s.runs,
+                    queue_length: s.queue_length,
+                    accepted: s.accepted,
+                    differs: s.differs.clone(),
+                }),
         }
     }
 }
@@ -229,6 +326,23 @@ pub struct StableCase {
     pub kernel_limit: Option<u32>,
     /// The kernel's queued count when the fill ended.
     pub kernel_queued: Option<u32>,
+    /// For a case whose stable view varied over `run --repeat N`: the ranges and the fields
+    /// that differed (the other fields are the first run's). Absent for a stable case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstable: Option<Unstable>,
+}
+
+/// How an unstable case varied, as its snapshot records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unstable {
+    /// Runs compared.
+    pub runs: u32,
+    /// The queue lengths' range.
+    pub queue_length: Option<Range>,
+    /// The accepted counts' range.
+    pub accepted: Range,
+    /// The fields that differed.
+    pub differs: Vec<String>,
 }
 
 /// A whole run.
@@ -289,4 +403,57 @@ pub struct CasePrediction {
     /// Whether the measured queue length and overflow kind match; `null` when either side is
     /// unknown, the cap stopped the case first, or the run was under an emulator.
     pub agrees: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_case() -> CaseReport {
+        let report: Report =
+            serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json")).unwrap();
+        report.cases[1].clone()
+    }
+
+    #[test]
+    fn identical_runs_are_stable_and_leave_the_snapshot_as_it_was() {
+        let case = fixture_case();
+        let stability = Stability::of(&[&case, &case, &case], Some(4096));
+        assert!(stability.stable, "{stability:?}");
+        assert_eq!(stability.runs, 3);
+        assert!(stability.differs.is_empty());
+        let mut with = case.clone();
+        with.stability = Some(stability);
+        assert_eq!(with.stable_view(Some(4096)), case.stable_view(Some(4096)));
+        let json = serde_json::to_value(with.stable_view(Some(4096))).unwrap();
+        assert!(json.get("unstable").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_count_that_changes_is_unstable_with_its_range() {
+        let first = fixture_case();
+        let mut second = first.clone();
+        second.queue_length = first.queue_length.map(|q| q + 1);
+        second.accepted += 1;
+        second.duration_ms += 500; // timings are not part of the stable view
+        let stability = Stability::of(&[&first, &second], None);
+        assert!(!stability.stable);
+        assert_eq!(stability.differs, ["accepted", "queue_length"]);
+        let queued = first.queue_length.unwrap();
+        assert_eq!(
+            stability.queue_length,
+            Some(Range {
+                min: queued,
+                max: queued + 1
+            })
+        );
+        let mut case = first.clone();
+        case.stability = Some(stability);
+        let unstable = case
+            .stable_view(None)
+            .unstable
+            .expect("recorded as a range");
+        assert_eq!(unstable.runs, 2);
+        assert_eq!(unstable.differs, ["accepted", "queue_length"]);
+    }
 }

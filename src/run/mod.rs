@@ -26,7 +26,7 @@ use crate::observation::tcp::{Observation, Setup};
 use crate::plan::{CaseSpec, Settings};
 use crate::report::burst::BurstReport;
 use crate::report::extras::ExtrasReport;
-use crate::report::{CaseReport, Report, SCHEMA_VERSION, Tool};
+use crate::report::{CaseReport, Report, SCHEMA_VERSION, Stability, Tool};
 
 /// At most this many cases run at once. Each case is one thread that mostly waits, so this
 /// bounds threads for long user-given lists rather than CPU.
@@ -100,6 +100,42 @@ pub enum RunEvent<'a> {
     },
     /// A case finished.
     Finished(&'a CaseReport),
+    /// With a repeat: run `run` of `runs` starts (from 2 on).
+    Round {
+        /// This run, from 1.
+        run: u32,
+        /// Runs in all.
+        runs: u32,
+    },
+}
+
+/// Run the whole matrix `settings.repeat` times (once without it) and report the first run,
+/// each case carrying its [`Stability`] over all runs: a count that changes from run to run is
+/// marked unstable with its range instead of being reported as a fact.
+pub fn run_repeated(
+    specs: &[CaseSpec],
+    settings: &Settings,
+    fanout: Fanout<'_>,
+    on_event: &(dyn Fn(RunEvent<'_>) + Sync),
+) -> Report {
+    let runs = settings.repeat.unwrap_or(1).max(1);
+    let mut report = run_report(specs, settings, fanout, on_event);
+    if runs == 1 {
+        return report;
+    }
+    let mut others = Vec::new();
+    for run in 2..=runs {
+        on_event(RunEvent::Round { run, runs });
+        others.push(run_report(specs, settings, fanout, on_event));
+    }
+    let somaxconn = report.environment.somaxconn.setting;
+    for (index, case) in report.cases.iter_mut().enumerate() {
+        let mut all: Vec<&CaseReport> = vec![&*case];
+        all.extend(others.iter().filter_map(|other| other.cases.get(index)));
+        let stability = Stability::of(&all, somaxconn);
+        case.stability = Some(stability);
+    }
+    report
 }
 
 /// Run every case and build the report. `on_event` hears how the cases are spread and sees

@@ -409,6 +409,7 @@ mod tests {
             settings: Settings {
                 cap: 10,
                 deadline_ms: Some(5),
+                repeat: None,
             },
         };
         let text = serde_json::to_string(&job).unwrap();

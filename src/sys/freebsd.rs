@@ -41,6 +41,19 @@ pub fn kernel_queue(socket: &Socket) -> Option<KernelQueue> {
     })
 }
 
+/// Whether the view shows a full queue: `solisten_clone()` (sys/kern/uipc_socket.c; `sonewconn()`
+/// before 14) refuses when `sol_qlen > 3 * sol_qlimit / 2`. Used only to stop waiting for a
+/// pending connect sooner.
+pub fn queue_full(view: &KernelQueue) -> Option<bool> {
+    Some(view.queued > 3 * view.limit / 2)
+}
+
+/// The port is chosen at `bind()` here; nothing to defer (this system has no loopback source
+/// address besides the first to spread clients over anyway).
+pub fn defer_port_choice(_socket: &Socket) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// `SOMAXCONN` (128) via the libc crate.
 pub fn somaxconn_constant() -> i64 {
     i64::from(libc::SOMAXCONN)

@@ -10,9 +10,10 @@ use socket2::Socket;
 use super::unix::cvt;
 use super::{FdLimit, KernelQueue};
 
-/// How long a connect may stay pending before the harness asks the kernel whether it queued the
-/// connection. On loopback the whole handshake runs inside `connect()` (the SYN, SYN-ACK and ACK
-/// are processed in the caller's softirq), so an admitted connection is writable at once; 200 ms
+/// The least a pending connect is given once the kernel view says the queue is full, before it
+/// counts as dropped (the harness stretches it to several times the slowest handshake it saw).
+/// On loopback the whole handshake runs inside `connect()` (the SYN, SYN-ACK and ACK are
+/// processed in the caller's softirq), so an admitted connection is writable at once; 200 ms
 /// leaves room for a loaded machine.
 pub const ADMISSION_GRACE: Duration = Duration::from_millis(200);
 
@@ -53,6 +54,32 @@ pub fn kernel_queue(socket: &Socket) -> Option<KernelQueue> {
         limit: info.tcpi_sacked,
         incomplete: None,
     })
+}
+
+/// Whether the view shows a full accept queue: `sk_acceptq_is_full()` (include/net/sock.h) is
+/// `sk_ack_backlog > sk_max_ack_backlog`, and a SYN that meets it is dropped
+/// (net/ipv4/tcp_input.c `tcp_conn_request()`). The harness uses it only to stop waiting for a
+/// pending connect sooner; the count is always the clients'.
+pub fn queue_full(view: &KernelQueue) -> Option<bool> {
+    Some(view.queued > view.limit)
+}
+
+/// Before a client is bound to a chosen source address: let `connect()` pick its port
+/// (`IP_BIND_ADDRESS_NO_PORT`, include/uapi/linux/in.h), so the port only has to be unique for
+/// its connection, not among every port bound on the system.
+pub fn defer_port_choice(socket: &Socket) -> std::io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: the option value is a c_int that lives for the call.
+    cvt(unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
 }
 
 /// `SOMAXCONN` from the C library headers as the libc crate carries them.

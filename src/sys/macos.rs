@@ -106,6 +106,23 @@ pub fn kernel_queue(socket: &Socket) -> Option<KernelQueue> {
     })
 }
 
+/// Whether the view shows a full queue: `sonewconn_internal()` (bsd/kern/uipc_socket2.c) refuses
+/// when `so_qlen >= so_qlimit` (`kern.ipc.soqlimitcompat=1`, the default) or `so_qlen >=
+/// 3 * so_qlimit / 2` (compat 0). Used only to stop waiting for a pending connect sooner.
+pub fn queue_full(view: &KernelQueue) -> Option<bool> {
+    let threshold = match super::unix::sysctl_int("kern.ipc.soqlimitcompat") {
+        Some(0) => 3 * view.limit / 2,
+        _ => view.limit,
+    };
+    Some(view.queued >= threshold)
+}
+
+/// The port is chosen at `bind()` here; nothing to defer (this system has no loopback source
+/// address besides the first to spread clients over anyway).
+pub fn defer_port_choice(_socket: &Socket) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// `SOMAXCONN` (128) from bsd/sys/socket.h, via the libc crate.
 pub fn somaxconn_constant() -> i64 {
     i64::from(libc::SOMAXCONN)

@@ -9,9 +9,12 @@
 //! | `is_in_progress(code) -> bool` | a non-blocking `connect` returned "in progress" (EINPROGRESS, WSAEWOULDBLOCK) |
 //! | `is_would_block(code) -> bool` | a non-blocking `accept` found nothing queued |
 //! | `is_fd_exhausted(code) -> bool` | the process ran out of descriptors or handles (EMFILE, ENFILE, WSAEMFILE, WSAENOBUFS) |
+//! | `defer_port_choice(&Socket) -> io::Result<()>` | before binding a client to a chosen source address, let `connect()` pick the port (Linux `IP_BIND_ADDRESS_NO_PORT`, Windows `SO_REUSE_UNICASTPORT`) |
+//! | `is_out_of_ports(code) -> bool` | a `connect()` found no free local port for its source address (EADDRNOTAVAIL, WSAEADDRNOTAVAIL) |
 //! | `wait_writable(&Socket, Duration) -> io::Result<bool>` | wait until a connecting socket is writable or failed |
 //! | `wait_readable(&Socket, Duration) -> io::Result<bool>` | wait until a listener has something to accept |
 //! | `kernel_queue(&Socket) -> Option<KernelQueue>` | the kernel's own view of a listener's queue, where the OS offers one without privileges |
+//! | `queue_full(&KernelQueue) -> Option<bool>` | whether that view shows a full queue by the kernel's own test (each module cites it); used only to stop waiting sooner, never as a count |
 //! | `somaxconn_constant() -> i64` | the platform's `SOMAXCONN` constant |
 //! | `somaxconn_setting() -> Option<(&'static str, i64)>` | the system's effective limit and the knob it comes from |
 //! | `tcp_settings() -> BTreeMap<String, String>` | other knobs that shape the experiments (syncookies, SYN retries, ...) |
@@ -24,7 +27,7 @@
 //! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
 //! | `set_sysctl(key, value) -> Result<i64, SysctlError>` | write an integer knob (`net.core.somaxconn`) of the current network namespace and return the value read back |
 //! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
-//! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | how long a connect may wait before the kernel view is asked whether it was queued, how long a connect may stay pending before it counts as unanswered, and how long to watch it after a slot frees; each module says why |
+//! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | the least a pending connect waits once the kernel view shows a full queue, how long a connect must stay pending (past the first SYN retransmission) to count as unanswered without that view, and how long to watch it after a slot frees; the harness stretches each by the handshake times it sees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
 //! part (names, poll, rlimit) and no kernel view, which the report shows as `null`.
@@ -134,7 +137,7 @@ pub use other_unix::*;
 #[cfg(unix)]
 pub use unix::{
     emulator, error_name, install_interrupt_handler, interrupted, is_fd_exhausted, is_in_progress,
-    is_would_block, wait_readable, wait_writable,
+    is_out_of_ports, is_would_block, wait_readable, wait_writable,
 };
 
 #[cfg(not(target_os = "linux"))]

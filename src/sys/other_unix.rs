@@ -18,6 +18,16 @@ pub const LATE_WINDOW: Duration = Duration::from_millis(3500);
 pub fn kernel_queue(_socket: &Socket) -> Option<KernelQueue> {
     None
 }
+/// No kernel view, so no full test.
+pub fn queue_full(_view: &KernelQueue) -> Option<bool> {
+    None
+}
+/// The port is chosen at `bind()` here; nothing to defer (this system has no loopback source
+/// address besides the first to spread clients over anyway).
+pub fn defer_port_choice(_socket: &Socket) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// `SOMAXCONN` from the libc crate.
 pub fn somaxconn_constant() -> i64 {
     i64::from(libc::SOMAXCONN)

@@ -64,6 +64,12 @@ pub fn is_would_block(code: i32) -> bool {
     code == libc::EAGAIN || code == libc::EWOULDBLOCK
 }
 
+/// A `connect()` found no free local port: the ephemeral port range is used up for this
+/// source address (EADDRNOTAVAIL; Linux `__inet_hash_connect()`, the BSDs' `in_pcbconnect()`).
+pub fn is_out_of_ports(code: i32) -> bool {
+    code == libc::EADDRNOTAVAIL
+}
+
 /// The process (or system) is out of file descriptors or socket memory.
 pub fn is_fd_exhausted(code: i32) -> bool {
     code == libc::EMFILE || code == libc::ENFILE || code == libc::ENOBUFS

@@ -72,6 +72,12 @@ pub fn is_would_block(code: i32) -> bool {
     code == ws::WSAEWOULDBLOCK
 }
 
+/// A `connect()` found no free local port (the dynamic port range is used up): Winsock reports
+/// WSAEADDRNOTAVAIL, or WSAENOBUFS when the implicit bind finds no port.
+pub fn is_out_of_ports(code: i32) -> bool {
+    code == ws::WSAEADDRNOTAVAIL || code == ws::WSAENOBUFS || code == ws::WSAEADDRINUSE
+}
+
 /// Out of handles or buffer space.
 pub fn is_fd_exhausted(code: i32) -> bool {
     code == ws::WSAEMFILE || code == ws::WSAENOBUFS
@@ -136,6 +142,36 @@ pub fn wait_readable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
 /// Windows has no API for a listener's queue.
 pub fn kernel_queue(_socket: &Socket) -> Option<KernelQueue> {
     None
+}
+
+/// No kernel view, so no full test.
+pub fn queue_full(_view: &KernelQueue) -> Option<bool> {
+    None
+}
+
+/// Before a client is bound to a chosen source address: `SO_REUSE_UNICASTPORT` lets the
+/// connect pick a port that only has to be unique for its connection ("allow ephemeral port
+/// reuse for Winsock API connection functions which require an explicit bind", SOL_SOCKET
+/// socket options documentation).
+pub fn defer_port_choice(socket: &Socket) -> io::Result<()> {
+    let one: u32 = 1;
+    // SAFETY: the option value is a DWORD that lives for the call.
+    let rc = unsafe {
+        ws::setsockopt(
+            socket.as_raw_socket() as ws::SOCKET,
+            ws::SOL_SOCKET,
+            ws::SO_REUSE_UNICASTPORT,
+            (&one as *const u32).cast(),
+            std::mem::size_of::<u32>() as i32,
+        )
+    };
+    if rc == ws::SOCKET_ERROR {
+        // SAFETY: plain Winsock call.
+        return Err(io::Error::from_raw_os_error(unsafe {
+            ws::WSAGetLastError()
+        }));
+    }
+    Ok(())
 }
 
 /// `SOMAXCONN` from winsock2.h: 0x7fffffff, "a maximum reasonable value".

@@ -139,12 +139,28 @@ pub fn run_with_namespaces(
     privileged: &[(&'static str, fn())],
     plain: &[(&'static str, fn())],
 ) -> std::process::ExitCode {
+    run_with_namespaces_and_tools(privileged, &[], plain)
+}
+
+/// [`run_with_namespaces`], where the privileged tests also need these programs on PATH
+/// (`tc`, `nft`, `runsc`): without one, they are ignored and the missing program named.
+pub fn run_with_namespaces_and_tools(
+    privileged: &[(&'static str, fn())],
+    tools: &[&str],
+    plain: &[(&'static str, fn())],
+) -> std::process::ExitCode {
     use libtest_mimic::{Arguments, Trial};
     let args = Arguments::from_args();
-    let unavailable = namespace_unavailable();
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    let unavailable = namespace_unavailable()
+        .or_else(|| (!missing.is_empty()).then(|| format!("needs {} on PATH", missing.join(", "))));
     if let Some(reason) = &unavailable {
         eprintln!(
-            "{} namespace test(s) ignored: {reason}; run as root to include them",
+            "{} namespace test(s) ignored: {reason}; run as root with the tools installed to include them",
             privileged.len()
         );
     }
@@ -160,4 +176,10 @@ pub fn run_with_namespaces(
         .chain(plain.iter().map(trial))
         .collect();
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Whether `program` is an executable file in a PATH directory.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
