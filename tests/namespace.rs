@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 /// Run the binary in a new network namespace with `net.core.somaxconn` set.
@@ -14,16 +12,7 @@ fn run_in_namespace(somaxconn: u32, backlogs: &str) -> Value {
     let script = format!(
         "ip link set lo up && sysctl -qw net.core.somaxconn={somaxconn} && exec \"$0\" run --quiet --format json --backlog={backlogs}"
     );
-    let output = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &script,
-            env!("CARGO_BIN_EXE_backlog-probe"),
-        ])
-        .output()
-        .expect("unshare runs (util-linux)");
+    let output = common::in_fresh_namespace(&script, &[], &[]);
     assert!(
         output.status.success(),
         "unshare -n with ip and sysctl (iproute2, procps): {}",
@@ -69,16 +58,7 @@ fn the_clamp_follows_the_namespace_somaxconn() {
 /// IPv4 cases still run; asking for IPv6 alone is a clear exit 2.
 fn ipv6_unavailable_is_reported_per_case() {
     let script = "ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1 && \"$0\" run --quiet --format json --backlog=1; \"$0\" run --family ipv6 --backlog=1";
-    let output = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            script,
-            env!("CARGO_BIN_EXE_backlog-probe"),
-        ])
-        .output()
-        .expect("unshare runs (util-linux)");
+    let output = common::in_fresh_namespace(script, &[], &[]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: Value = serde_json::from_str(&stdout).expect("the first run printed a report");
     let cases = report["cases"].as_array().expect("cases");
@@ -103,16 +83,7 @@ fn ipv6_unavailable_is_reported_per_case() {
 /// names the port limit instead of showing the port range as the queue.
 fn client_ports_spread_or_the_case_names_the_port_limit() {
     let script = "ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range='40000 40999' && exec \"$0\" run --quiet --format json --backlog=2000";
-    let output = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            script,
-            env!("CARGO_BIN_EXE_backlog-probe"),
-        ])
-        .output()
-        .expect("unshare runs (util-linux)");
+    let output = common::in_fresh_namespace(script, &[], &[]);
     assert!(
         output.status.success(),
         "{}",

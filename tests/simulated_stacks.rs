@@ -15,8 +15,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use backlog_probe::report::{CaseReport, Report};
 
 /// Packets on the slowed loopback leave at about 10 kbit/s, one at a time (the peak bucket
@@ -62,18 +60,7 @@ fn run_in(slow: bool, rules: Option<&str>, args: &[&str]) -> Report {
         script.push_str("printf '%s' \"$RULES\" | nft -f - || exit 99; ");
     }
     script.push_str("exec \"$0\" run --quiet --format json \"$@\"");
-    let output = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &script,
-            env!("CARGO_BIN_EXE_backlog-probe"),
-        ])
-        .args(args)
-        .env("RULES", rules.unwrap_or_default())
-        .output()
-        .expect("unshare runs (util-linux)");
+    let output = common::in_fresh_namespace(&script, args, &[("RULES", rules.unwrap_or_default())]);
     assert!(
         output.status.success(),
         "{script}: {:?}: {}",

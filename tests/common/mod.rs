@@ -108,6 +108,23 @@ pub fn in_world<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&output.stdout).expect("a JSON report")
 }
 
+/// `sh -c script` in a fresh network namespace made with the system's `unshare -n` (not the
+/// binary's `--sysctl`), with the binary as `$0` and `args` after it, and `env` set: its output.
+pub fn in_fresh_namespace(script: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_backlog-probe"),
+        ])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("unshare runs (util-linux)")
+}
+
 /// Why this process cannot make a private network namespace (`--sysctl`, `unshare -n`), or
 /// `None` when it can. Checked by entering one on a thread of its own: `unshare(CLONE_NEWNET)`
 /// moves only the calling thread, which then ends, so the test process stays where it was.
