@@ -21,6 +21,7 @@
 //! Every wait has a deadline (see the constants in `sys`), and every socket is closed when the
 //! function returns, whatever happened.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use socket2::{Socket, Type};
@@ -44,7 +45,8 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// How long to wait for the first queued connection to become acceptable.
 const ACCEPT_WAIT: Duration = Duration::from_secs(2);
 
-/// Connections accepted per slice of clean-up work between two looks at the pending client: small enough that the completion time stays within about a millisecond.
+/// Connections accepted, or clients closed, per slice of clean-up work between two looks at
+/// the pending client: small enough that the completion time stays within about a millisecond.
 const CLEANUP_SLICE: usize = 32;
 
 /// What the watch on the pending client saw.
@@ -57,16 +59,15 @@ struct LateWatch {
 }
 
 /// Watch the pending client for `window` after a slot was freed. The wait for a SYN
-/// retransmission is about a second of idle time, so the queued connections are accepted in the
-/// meantime, in small slices between looks at the client: the clean-up of thousands of
-/// connections overlaps the wait instead of following it. Accepting more than the one
-/// connection changes nothing the watch measures: the pending client needs one free slot, and
-/// it has at least that from the start of the watch. The clients stay open until the watch
-/// ends: under gVisor, closing a client whose server end was just reset kept the pending
-/// client's retransmitted handshake from ever completing on its side (the server accepted it).
+/// retransmission is about a second of idle time, so the queued connections are accepted and
+/// the completed clients closed in the meantime, in small slices between looks at the client:
+/// the clean-up of thousands of connections overlaps the wait instead of following it.
+/// Accepting more than the one connection changes nothing the watch measures: the pending
+/// client needs one free slot, and it has at least that from the start of the watch.
 fn watch_late(
     listener: &Socket,
     client: Socket,
+    clients: &mut VecDeque<Socket>,
     connect_started: Instant,
     window: Duration,
 ) -> LateWatch {
@@ -75,8 +76,8 @@ fn watch_late(
     let mut queue_empty = false;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        // With connections left to accept, only peek at the client; otherwise wait for it.
-        let busy = !queue_empty;
+        // With clean-up work left, only peek at the client; otherwise wait for it.
+        let busy = !queue_empty || !clients.is_empty();
         let wait = if busy { Duration::ZERO } else { left };
         let late = match wait_writable(&client, wait) {
             Ok(true) => match client.take_error() {
@@ -100,6 +101,16 @@ fn watch_late(
                 let before = accepted;
                 accepted += accept_some(listener, CLEANUP_SLICE);
                 queue_empty = accepted - before < CLEANUP_SLICE as u32;
+                // The oldest clients were queued first, so their server ends are the ones just
+                // reset. They are closed abortively too: under gVisor, closing a client with the
+                // reset still unread kept the pending client's retransmitted handshake from
+                // ever completing on its side (the server accepted it).
+                for _ in 0..CLEANUP_SLICE {
+                    let Some(done) = clients.pop_front() else {
+                        break;
+                    };
+                    close_abortively(done);
+                }
                 continue;
             }
             Err(e) => Late::Failed {
@@ -187,7 +198,7 @@ pub fn run_case_until(
     obs.kernel_view_unusable = view.unusable().map(str::to_string);
     obs.slowest_handshake = filled.pace.slowest();
 
-    let mut clients = filled.clients;
+    let mut clients = VecDeque::from(filled.clients);
     if let Some((client, connect_started)) = filled.pending {
         // Free one slot, then watch whether the pending client gets in.
         if sys::wait_readable(&listener.socket, bounded(ACCEPT_WAIT, deadline)).unwrap_or(false) {
@@ -199,13 +210,14 @@ pub fn run_case_until(
         let watch = watch_late(
             &listener.socket,
             client,
+            &mut clients,
             connect_started,
             bounded(filled.pace.late_window(), deadline),
         );
         obs.late = watch.late;
         obs.accepted += watch.accepted;
         if let Some(client) = watch.connected {
-            clients.push(client);
+            clients.push_back(client);
         }
     }
     // Every client that completed has a connection the listener owes: the pending one counts
