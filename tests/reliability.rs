@@ -106,3 +106,106 @@ fn an_unusable_fd_limit_is_a_clear_error() {
         assert!(!stderr.contains("panicked"));
     }
 }
+
+/// A burst whose connect threads cannot start (none or only some under `ulimit -u 1` or `-u 3`, or too
+/// little address space for their stacks under `ulimit -v`) ends at once with one line naming
+/// the limit: the threads already started are released, nothing waits for one never started.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "uses bash ulimit -u/-v and setpriv"
+)]
+fn a_burst_that_cannot_start_its_threads_ends_at_once() {
+    #[cfg(target_os = "linux")]
+    for ulimits in ["-u 1", "-u 3", "-v 20000"] {
+        let out = common::bounded(
+            common::limited_command(ulimits, "burst --clients 64 --quiet"),
+            std::time::Duration::from_secs(30),
+        );
+        assert_eq!(out.code, Some(2), "{ulimits}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "{ulimits}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("could not start the burst's connect threads"),
+            "{ulimits}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{ulimits}");
+    }
+}
+
+/// A run that can start no thread besides its own (`ulimit -u 1` as an unprivileged user) or
+/// only some (`ulimit -v`) still measures every case, on the threads it has, and says so.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "uses bash ulimit -u/-v and setpriv"
+)]
+fn a_run_short_of_threads_still_measures_every_case() {
+    #[cfg(target_os = "linux")]
+    for ulimits in ["-u 1", "-v 12000"] {
+        let out = common::bounded(
+            common::limited_command(ulimits, "run --format json --family ipv4 --backlog=0,1,5"),
+            std::time::Duration::from_secs(60),
+        );
+        assert_eq!(out.code, Some(0), "{ulimits}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{ulimits}: {}",
+            out.stderr
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a report");
+        let cases = report["cases"].as_array().expect("cases");
+        assert_eq!(cases.len(), 3);
+        for case in cases {
+            assert!(case["queue_length"].as_u64().is_some(), "{ulimits}: {case}");
+            assert_ne!(
+                case["overflow"]["kind"], "inconclusive",
+                "{ulimits}: {case}"
+            );
+        }
+        if ulimits == "-u 1" {
+            assert!(
+                out.stderr.contains("could start only 1 of 3 case threads"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// Worker processes and their threads under a thread limit: what cannot start is `lost` with
+/// the reason (never a number), the rest is measured, and the run still exits 0 with a report.
+#[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "uses bash ulimit -u and setpriv")]
+fn workers_that_cannot_start_lose_their_cases_with_the_reason() {
+    #[cfg(target_os = "linux")]
+    {
+        let out = common::bounded(
+            common::limited_command(
+                "-n 100 -u 1",
+                "run --format json --family ipv4 --backlog=2,3,4,5",
+            ),
+            std::time::Duration::from_secs(60),
+        );
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a report");
+        for case in report["cases"].as_array().expect("cases") {
+            assert_eq!(case["overflow"]["kind"], "inconclusive", "{case}");
+            assert_eq!(case["queue_length"], Value::Null, "{case}");
+            let detail = case["overflow"]["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.contains("could not start a thread")
+                    || detail.contains("could not start a worker process"),
+                "{case}"
+            );
+            assert!(detail.contains("EAGAIN"), "{case}");
+        }
+    }
+}

@@ -13,13 +13,13 @@ mod hold;
 mod merge;
 mod output;
 mod run;
+mod worker;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use backlog_probe::netns::{SysctlRequest, World};
-use backlog_probe::run::workers;
 use output::report_error;
 
 /// Measure what listen(fd, backlog) really does on this OS.
@@ -95,9 +95,7 @@ pub fn main() -> ExitCode {
         Command::Hold(args) => return hold::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Docs(args) => docs::run(&args),
-        Command::Worker => {
-            workers::serve(std::io::stdin().lock(), std::io::stdout()).map_err(UsageError)
-        }
+        Command::Worker => worker::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,6 +132,7 @@ fn one_line(rendered: &str) -> String {
 mod tests {
     use super::*;
     use backlog_probe::plan::Backlog;
+    use backlog_probe::run::workers;
     use clap::CommandFactory;
 
     #[test]

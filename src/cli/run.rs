@@ -116,6 +116,11 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
                 progress_message(&progress_line(n, total, case));
             }
         }
+        run::RunEvent::ThreadsShort(shortfall) => {
+            if !args.quiet {
+                progress_message(&format!("backlog-probe: {shortfall}"));
+            }
+        }
         run::RunEvent::Spread {
             workers,
             budget_per_process,

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::observation::tcp::{Observation, Setup};
+use crate::os_error::os_error_of;
 use crate::plan::{CaseSpec, Settings};
 use crate::report::CaseReport;
 
@@ -64,9 +65,13 @@ pub struct Finished {
 }
 
 /// The child half: read a [`Job`] from `input`, run its cases in this process, and write one
-/// [`Finished`] line per case to `output` as each ends. `Err` is a one-line reason (the job
-/// could not be read or is not a job).
-pub fn serve(mut input: impl Read, output: impl Write + Send) -> Result<(), String> {
+/// [`Finished`] line per case to `output` as each ends. `Ok` says whether the worker had to
+/// make do with fewer threads; `Err` is a one-line reason (the job could not be read or is not
+/// a job).
+pub fn serve(
+    mut input: impl Read,
+    output: impl Write + Send,
+) -> Result<Option<super::ThreadShortfall>, String> {
     let mut text = String::new();
     input
         .read_to_string(&mut text)
@@ -74,7 +79,7 @@ pub fn serve(mut input: impl Read, output: impl Write + Send) -> Result<(), Stri
     let job: Job = serde_json::from_str(&text).map_err(|e| format!("worker: not a job: {e}"))?;
     let specs: Vec<CaseSpec> = job.cases.iter().map(|(_, spec)| *spec).collect();
     let output = Mutex::new(output);
-    super::run_cases(&specs, &job.settings, &|position, obs| {
+    let run = super::run_cases(&specs, &job.settings, &|position, obs| {
         let finished = Finished {
             index: job.cases[position].0,
             case: CaseReport::from_observation(obs),
@@ -88,7 +93,7 @@ pub fn serve(mut input: impl Read, output: impl Write + Send) -> Result<(), Stri
                 .and_then(|()| output.flush());
         }
     });
-    Ok(())
+    Ok(run.shortfall)
 }
 
 /// Split cases into groups whose estimated descriptor needs fit `capacity`, at most
@@ -145,33 +150,52 @@ pub fn run_in_workers(
         });
     let results: Mutex<Vec<Option<CaseReport>>> = Mutex::new(vec![None; specs.len()]);
     let lost: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for group in groups {
-            let (results, lost) = (&results, &lost);
-            scope.spawn(move || {
-                let remaining = settings.deadline_ms.map(|ms| {
-                    let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    ms.saturating_sub(spent).max(1)
-                });
-                let job = Job {
-                    cases: group.iter().map(|&i| (i, specs[i])).collect(),
-                    settings: Settings {
-                        deadline_ms: remaining,
-                        ..*settings
-                    },
-                };
-                let reported = |finished: Finished| {
-                    on_done(&finished.case);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] =
-                        Some(finished.case);
-                };
-                if let Err(detail) = run_worker(program, &job, ceiling, &reported) {
-                    lost.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend(group.iter().map(|&i| (i, detail.clone())));
-                }
-            });
+    let mark_lost = |group: &[usize], detail: &str| {
+        lost.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(group.iter().map(|&i| (i, detail.to_string())));
+    };
+    let run_group = |group: &[usize]| {
+        let remaining = settings.deadline_ms.map(|ms| {
+            let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            ms.saturating_sub(spent).max(1)
+        });
+        let job = Job {
+            cases: group.iter().map(|&i| (i, specs[i])).collect(),
+            settings: Settings {
+                deadline_ms: remaining,
+                ..*settings
+            },
+        };
+        let reported = |finished: Finished| {
+            on_done(&finished.case);
+            results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] = Some(finished.case);
+        };
+        if let Err(detail) = run_worker(program, &job, ceiling, &reported) {
+            mark_lost(group, &detail);
         }
+    };
+    std::thread::scope(|scope| {
+        // One thread per worker process; the calling thread looks after the last one. A group
+        // whose thread cannot start is lost, with the reason, and the others still run.
+        let Some((last, others)) = groups.split_last() else {
+            return;
+        };
+        for group in others {
+            let spawned = std::thread::Builder::new()
+                .name("worker-watch".into())
+                .spawn_scoped(scope, move || run_group(group));
+            if let Err(error) = spawned {
+                mark_lost(
+                    group,
+                    &format!(
+                        "could not start a thread to run its worker process ({})",
+                        os_error_of(&error)
+                    ),
+                );
+            }
+        }
+        run_group(last);
     });
     let lost = lost.into_inner().unwrap_or_else(|p| p.into_inner());
     results
@@ -215,7 +239,7 @@ fn run_worker(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("could not start a worker process: {e}"))?;
+        .map_err(|e| format!("could not start a worker process ({})", os_error_of(&e)))?;
     let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
     let fed = child
         .stdin
@@ -231,17 +255,26 @@ fn run_worker(
         return Err("the worker process has no output".to_string());
     };
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Only lines that parse and name one of this worker's cases count.
-                if let Ok(finished) = serde_json::from_str::<Finished>(&line) {
-                    if indices.contains(&finished.index) {
-                        reported(finished);
+        let reader = std::thread::Builder::new()
+            .name("worker-read".into())
+            .spawn_scoped(scope, || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    // Only lines that parse and name one of this worker's cases count.
+                    if let Ok(finished) = serde_json::from_str::<Finished>(&line) {
+                        if indices.contains(&finished.index) {
+                            reported(finished);
+                        }
                     }
                 }
-            }
-        });
+            });
+        if let Err(error) = reader {
+            stop(&mut child);
+            return Err(format!(
+                "could not start a thread to read its worker process ({})",
+                os_error_of(&error)
+            ));
+        }
         // The reader ends when the worker's stdout closes, which a kill forces.
         wait_until(&mut child, ceiling)
     })

@@ -195,14 +195,19 @@ pub fn python_listener(backlog: Option<i32>, budget: &FdBudget) -> RuntimeDefaul
         .spawn()
     {
         Ok(child) => child,
+        // Missing is a skip; anything else (a process limit, no memory) is a failure to name.
         Err(e) => {
-            return RuntimeDefault {
-                os_error: e.raw_os_error().map(OsError::from_code),
-                ..RuntimeDefault::not_measured(
-                    &api,
-                    MeasureStatus::Skipped,
+            let (status, detail) = if e.kind() == std::io::ErrorKind::NotFound {
+                (MeasureStatus::Skipped, format!("{PYTHON} is not installed"))
+            } else {
+                (
+                    MeasureStatus::Failed,
                     format!("{PYTHON} could not be started"),
                 )
+            };
+            return RuntimeDefault {
+                os_error: e.raw_os_error().map(OsError::from_code),
+                ..RuntimeDefault::not_measured(&api, status, detail)
             };
         }
     };
@@ -212,11 +217,24 @@ pub fn python_listener(backlog: Option<i32>, budget: &FdBudget) -> RuntimeDefaul
     };
     // Read the one line on a thread, so a silent interpreter cannot hang the harness.
     let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
-    });
+    let reader = std::thread::Builder::new()
+        .name("python-read".into())
+        .spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+    if let Err(e) = reader {
+        reap(&mut child, Duration::ZERO);
+        return RuntimeDefault {
+            os_error: Some(os_error_of(&e)),
+            ..RuntimeDefault::not_measured(
+                &api,
+                MeasureStatus::Failed,
+                format!("could not start a thread to read {PYTHON}'s output"),
+            )
+        };
+    }
     let line = receiver.recv_timeout(PYTHON_START).unwrap_or_default();
     let mut fields = line.split_whitespace().map(str::parse::<i64>);
     let (Some(Ok(port)), Some(Ok(limit))) = (fields.next(), fields.next()) else {
