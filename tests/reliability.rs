@@ -209,3 +209,30 @@ fn workers_that_cannot_start_lose_their_cases_with_the_reason() {
         }
     }
 }
+
+/// A deadline that cuts 10 000 cases names a few and counts the rest, in one short line.
+#[test]
+fn a_deadline_over_many_cases_is_summarised_in_one_short_line() {
+    let backlogs: Vec<String> = (0..10_000).map(|b| b.to_string()).collect();
+    let list = format!("--backlog={}", backlogs.join(","));
+    let output = common::backlog_probe(&[
+        "run",
+        "--quiet",
+        "--family",
+        "ipv4",
+        "--workers",
+        "1",
+        "--deadline",
+        "1",
+        &list,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("deadline ended"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.len() < 300, "{} bytes: {line:.300}", line.len());
+    assert!(line.contains("case(s) early: ipv4_backlog_"), "{line}");
+    assert!(line.ends_with(" more"), "{line}");
+}

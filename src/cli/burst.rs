@@ -106,6 +106,6 @@ pub fn run(args: &BurstArgs) -> Result<(), UsageError> {
         BurstFormat::Table => export::burst::table(&report),
         BurstFormat::Json => export::json(&report)
             .map_err(|e| UsageError(format!("cannot write the report: {e}")))?,
-    });
+    })?;
     Ok(())
 }

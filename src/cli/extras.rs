@@ -37,6 +37,6 @@ pub fn run(args: &ExtrasArgs) -> Result<(), UsageError> {
         ExtrasFormat::Table => export::extras::render(&report),
         ExtrasFormat::Json => export::json(&report)
             .map_err(|e| UsageError(format!("cannot write the report: {e}")))?,
-    });
+    })?;
     Ok(())
 }

@@ -48,7 +48,7 @@ pub fn run(args: &HoldArgs) -> ExitCode {
         Some(error) => format!("{} ({error})", full.fill.stop.as_str()),
         None => full.fill.stop.as_str().to_string(),
     };
-    write_stdout(&format!("{}\n", full.address));
+    let _ = write_stdout(&format!("{}\n", full.address));
     progress_message(&format!(
         "backlog-probe: listening on {} with listen({}); {} connections queued, never accepted; \
          the next connect was {stop}. Holding {}; Ctrl-C to stop.",

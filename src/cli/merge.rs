@@ -41,6 +41,6 @@ pub fn run(args: &MergeArgs) -> Result<(), UsageError> {
         MergeFormat::Markdown => merge::markdown(&reports),
         MergeFormat::Json => backlog_probe::export::json(&reports)
             .map_err(|e| UsageError(format!("cannot write the reports: {e}")))?,
-    });
+    })?;
     Ok(())
 }

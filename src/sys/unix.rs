@@ -44,6 +44,19 @@ const ERRNO_NAMES: &[(i32, &str)] = &[
     (libc::EDESTADDRREQ, "EDESTADDRREQ"),
     (libc::ENOENT, "ENOENT"),
     (libc::ENOPROTOOPT, "ENOPROTOOPT"),
+    (libc::ENOSPC, "ENOSPC"),
+    (libc::EDQUOT, "EDQUOT"),
+    (libc::EIO, "EIO"),
+    (libc::EROFS, "EROFS"),
+    (libc::EFBIG, "EFBIG"),
+    (libc::EEXIST, "EEXIST"),
+    (libc::EISDIR, "EISDIR"),
+    (libc::ENOTDIR, "ENOTDIR"),
+    (libc::ENOTEMPTY, "ENOTEMPTY"),
+    (libc::ENAMETOOLONG, "ENAMETOOLONG"),
+    (libc::ELOOP, "ELOOP"),
+    (libc::ENXIO, "ENXIO"),
+    (libc::EXDEV, "EXDEV"),
 ];
 
 /// The symbolic errno name of `code` on this target.
