@@ -63,7 +63,7 @@ enum Command {
     /// Internal: run a share of `run`'s cases for a parent `backlog-probe run` (a job as JSON on
     /// stdin, one finished case per line on stdout). See the `run::workers` module.
     #[command(hide = true)]
-    Worker,
+    Worker(worker::WorkerArgs),
 }
 
 /// A problem with the arguments or environment: one line, exit 2.
@@ -95,7 +95,7 @@ pub fn main() -> ExitCode {
         Command::Hold(args) => return hold::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Docs(args) => docs::run(&args),
-        Command::Worker => worker::run(),
+        Command::Worker(args) => worker::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,7 +143,15 @@ mod tests {
     #[test]
     fn the_worker_subcommand_is_the_one_run_starts_and_is_hidden() {
         let cli = Cli::try_parse_from(["backlog-probe", workers::WORKER_SUBCOMMAND]).unwrap();
-        assert!(matches!(cli.command, Command::Worker));
+        assert!(matches!(cli.command, Command::Worker(_)));
+        let cli = Cli::try_parse_from([
+            "backlog-probe",
+            workers::WORKER_SUBCOMMAND,
+            workers::MAX_JOB_BYTES_FLAG,
+            "120",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Worker(_)));
         let help = Cli::command().render_help().to_string();
         assert!(!help.contains("worker"), "{help}");
     }

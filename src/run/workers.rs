@@ -28,9 +28,14 @@ use crate::observation::tcp::{Observation, Setup};
 use crate::os_error::os_error_of;
 use crate::plan::{CaseSpec, Settings};
 use crate::report::CaseReport;
+use crate::report::read::Limited;
 
 /// The hidden subcommand a worker process runs.
 pub const WORKER_SUBCOMMAND: &str = "worker";
+
+/// The worker's option for the size of its job: the parent passes the exact length of the job it
+/// writes, so a worker never reads more.
+pub const MAX_JOB_BYTES_FLAG: &str = "--max-input-bytes";
 
 /// The default for `run --workers`: at most this many worker processes. Beyond it, groups
 /// share a worker, where the descriptor budget runs them in turn.
@@ -69,14 +74,24 @@ pub struct Finished {
 /// make do with fewer threads; `Err` is a one-line reason (the job could not be read or is not
 /// a job).
 pub fn serve(
-    mut input: impl Read,
+    input: impl Read,
     output: impl Write + Send,
+    max_job_bytes: u64,
 ) -> Result<Option<super::ThreadShortfall>, String> {
-    let mut text = String::new();
-    input
-        .read_to_string(&mut text)
-        .map_err(|e| format!("worker: could not read the job: {e}"))?;
-    let job: Job = serde_json::from_str(&text).map_err(|e| format!("worker: not a job: {e}"))?;
+    // Streamed and bounded: a parent hands over exactly the job's bytes and closes the pipe, so
+    // anything longer (`worker < /dev/zero`) is not a job.
+    let mut limited = Limited::new(input, max_job_bytes);
+    let job: Result<Job, _> = serde_json::from_reader(BufReader::new(&mut limited));
+    let job = match job {
+        Ok(job) => job,
+        Err(_) if limited.is_over() => {
+            return Err(format!(
+                "worker: the job is larger than its limit of {max_job_bytes} bytes (--max-input-bytes)"
+            ));
+        }
+        Err(e) if e.is_io() => return Err(format!("worker: could not read the job: {e}")),
+        Err(e) => return Err(format!("worker: not a job: {e}")),
+    };
     let specs: Vec<CaseSpec> = job.cases.iter().map(|(_, spec)| *spec).collect();
     let output = Mutex::new(output);
     let run = super::run_cases(&specs, &job.settings, &|position, obs| {
@@ -233,14 +248,16 @@ fn run_worker(
     reported: &(dyn Fn(Finished) + Sync),
 ) -> Result<(), String> {
     let indices: Vec<usize> = job.cases.iter().map(|(i, _)| *i).collect();
+    let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
     let mut child = Command::new(program)
         .arg(WORKER_SUBCOMMAND)
+        .arg(MAX_JOB_BYTES_FLAG)
+        .arg(input.len().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| format!("could not start a worker process ({})", os_error_of(&e)))?;
-    let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
     let fed = child
         .stdin
         .take()
@@ -410,7 +427,8 @@ mod tests {
             settings: Settings::default(),
         };
         let mut output = Vec::new();
-        serve(serde_json::to_string(&job).unwrap().as_bytes(), &mut output).unwrap();
+        let text = serde_json::to_string(&job).unwrap();
+        serve(text.as_bytes(), &mut output, text.len() as u64).unwrap();
         let lines: Vec<Finished> = String::from_utf8(output)
             .unwrap()
             .lines()
@@ -424,7 +442,20 @@ mod tests {
 
     #[test]
     fn a_worker_without_a_job_says_why() {
-        let error = serve(&b"{not json"[..], Vec::new()).unwrap_err();
+        let error = serve(&b"{not json"[..], Vec::new(), 1000).unwrap_err();
+        assert!(error.starts_with("worker: not a job"), "{error}");
+    }
+
+    #[test]
+    fn a_worker_reads_no_more_than_its_limit() {
+        // An endless stream of whitespace would keep an unbounded parser reading forever.
+        let endless = std::io::repeat(b' ');
+        let error = serve(endless, Vec::new(), 1 << 20).unwrap_err();
+        assert!(
+            error.contains("larger than its limit of 1048576 bytes"),
+            "{error}"
+        );
+        let error = serve(std::io::repeat(0), Vec::new(), 1 << 20).unwrap_err();
         assert!(error.starts_with("worker: not a job"), "{error}");
     }
 

@@ -24,6 +24,8 @@
 //! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
 //! | `set_sysctl(key, value) -> Result<i64, SysctlError>` | write an integer knob (`net.core.somaxconn`) of the current network namespace and return the value read back |
 //! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
+//! | `open_without_blocking(&Path) -> io::Result<File>` | open an input file read-only without waiting for a FIFO's writer (`O_NONBLOCK` on Unix); the caller checks that it is a regular file |
+//! | `readable_file_permissions()`, `private_dir_permissions() -> Option<Permissions>` | the mode of a new file others may read (0o666 less the umask) and of a private directory (0o700, as `mkdtemp` makes it); `None` on Windows, where the ACL decides |
 //! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | how long a connect may wait before the kernel view is asked whether it was queued, how long a connect may stay pending before it counts as unanswered, and how long to watch it after a slot frees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
@@ -134,7 +136,8 @@ pub use other_unix::*;
 #[cfg(unix)]
 pub use unix::{
     emulator, error_name, install_interrupt_handler, interrupted, is_fd_exhausted, is_in_progress,
-    is_would_block, wait_readable, wait_writable,
+    is_would_block, open_without_blocking, private_dir_permissions, readable_file_permissions,
+    wait_readable, wait_writable,
 };
 
 #[cfg(not(target_os = "linux"))]

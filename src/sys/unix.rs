@@ -161,6 +161,30 @@ pub(super) fn raise_fd_limit_to(ceiling: Option<u64>) -> Option<FdLimit> {
     })
 }
 
+/// Open `path` read-only without waiting: `O_NONBLOCK` keeps `open(2)` from blocking on a FIFO
+/// that has no writer, and `O_NOCTTY` from adopting a terminal. The caller checks what it
+/// opened (a regular file reads as usual with `O_NONBLOCK`).
+pub fn open_without_blocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// The mode for a new file meant to be read like any other (0o666, less the umask, as
+/// `File::create` gives), where a temporary file would otherwise be the owner's alone.
+pub fn readable_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o666))
+}
+
+/// The mode for a private directory: 0o700, as `mkdtemp(3)` makes it.
+pub fn private_dir_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o700))
+}
+
 /// Unix binaries run natively; only the Windows build can find itself under an emulator.
 pub fn emulator() -> Option<String> {
     None

@@ -181,6 +181,22 @@ pub fn backlog_meaning(backlog: i32) -> Option<String> {
     }
 }
 
+/// Open `path` read-only. Opening a file never waits on Windows; the caller checks that it is a
+/// regular file.
+pub fn open_without_blocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// No mode to set: a new file inherits its directory's ACL.
+pub fn readable_file_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
+/// No mode to set: the temporary directory is under the user's profile, private by its ACL.
+pub fn private_dir_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
 /// Wine exports `wine_get_version` from ntdll; real Windows does not.
 pub fn emulator() -> Option<String> {
     use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
