@@ -315,3 +315,147 @@ fn extras_json_has_every_section() {
         }
     }
 }
+
+/// `extras` with its temporary directory set to `tmp`, output piped.
+#[cfg(unix)]
+fn spawn_extras(tmp: &std::path::Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+        .arg("extras")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn extras")
+}
+
+/// The entries of a directory.
+#[cfg(unix)]
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The Unix-domain sockets live in private directories (`bp-` and a random suffix, mode 0700)
+/// that are gone when `extras` ends normally.
+#[test]
+#[cfg_attr(not(unix), ignore = "Unix-domain socket paths")]
+fn socket_directories_are_private_and_removed() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut child = spawn_extras(tmp.path(), &["--format", "json"]);
+        // Catch one of the directories while it exists.
+        let started = std::time::Instant::now();
+        let mut seen = None;
+        while child.try_wait().expect("try_wait").is_none()
+            && started.elapsed() < std::time::Duration::from_secs(60)
+        {
+            if let Some(name) = entries(tmp.path())
+                .into_iter()
+                .find(|n| n.starts_with("bp-"))
+            {
+                if let Ok(meta) = std::fs::metadata(tmp.path().join(&name)) {
+                    seen = Some((name, meta.permissions().mode() & 0o777, meta.is_dir()));
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let output = child.wait_with_output().expect("output");
+        assert!(output.status.success());
+        let (name, mode, is_dir) = seen.expect("a socket directory was seen");
+        assert!(is_dir, "{name}");
+        assert_eq!(mode, 0o700, "{name}");
+        assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+    }
+}
+
+/// A signal while the sockets exist (SIGINT, SIGTERM or SIGHUP) removes their directories
+/// before the process ends, with exit 130; nothing is left in the temporary directory.
+#[test]
+#[cfg_attr(not(unix), ignore = "sends Unix signals")]
+fn a_signal_leaves_no_socket_behind() {
+    #[cfg(unix)]
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut child = spawn_extras(tmp.path(), &[]);
+        let started = std::time::Instant::now();
+        loop {
+            if entries(tmp.path()).iter().any(|n| n.starts_with("bp-")) {
+                break;
+            }
+            assert!(
+                child.try_wait().expect("try_wait").is_none(),
+                "extras ended before a socket directory was seen"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+        // SAFETY: plain syscall on the child we spawned and still own.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let output = child.wait_with_output().expect("output");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "signal {signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(
+            entries(tmp.path()).is_empty(),
+            "signal {signal}: {:?}",
+            entries(tmp.path())
+        );
+    }
+}
+
+/// Another user who fills the temporary directory with the names a run would have used
+/// (`bp-PID-N.sock` was predictable) breaks nothing: the directories are random and made
+/// exclusively, so every Unix-domain row is still measured.
+#[test]
+#[cfg_attr(not(unix), ignore = "Unix-domain socket paths")]
+fn names_taken_in_advance_break_nothing() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777))
+            .expect("chmod");
+        // The shell's pid is the binary's after exec: take its old socket names first, as the
+        // unprivileged user where this runs as root.
+        let mkdir = if common::is_root() {
+            "setpriv --reuid=65534 --regid=65534 --clear-groups mkdir"
+        } else {
+            "mkdir"
+        };
+        let script = format!(
+            "for n in 0 1 2 3 4 5 6 7 8 9 10 11 12; do {mkdir} \"$TMPDIR/bp-$$-$n.sock\" \"$TMPDIR/bp-$$\" 2>/dev/null; done; exec \"$0\" extras --format json"
+        );
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+            .env("TMPDIR", tmp.path())
+            .output()
+            .expect("sh runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        for case in report["unix_domain"].as_array().expect("unix_domain") {
+            // Where the OS has the socket type at all, the listener comes up.
+            if case["listen"]["failed_at"] != "socket" {
+                assert_eq!(case["listen"]["ok"], true, "{case}");
+            }
+        }
+        let unix_listener = report["runtime_defaults"]
+            .as_array()
+            .expect("defaults")
+            .iter()
+            .find(|d| d["api"] == "std::os::unix::net::UnixListener::bind")
+            .expect("row");
+        assert_eq!(unix_listener["status"], "measured", "{unix_listener}");
+    }
+}

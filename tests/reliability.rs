@@ -236,3 +236,103 @@ fn a_deadline_over_many_cases_is_summarised_in_one_short_line() {
     assert!(line.contains("case(s) early: ipv4_backlog_"), "{line}");
     assert!(line.ends_with(" more"), "{line}");
 }
+
+/// `extras` under a descriptor limit: a fill the limit cut short names the limit (text and
+/// JSON), never a queue length; what fits is still measured. Under `ulimit -n 30` the Unix
+/// rows said "queue 0" (truth 1, 2, 6), under `ulimit -n 200` `UnixListener::bind` said
+/// "queue 128" (truth somaxconn + 1).
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn extras_name_the_descriptor_limit_instead_of_a_number() {
+    #[cfg(unix)]
+    for limit in [30u64, 200] {
+        let output = common::with_fd_limit(limit as u32, "extras --format json");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{limit}: {stderr}");
+        let report = json_of(&output);
+        let fills = report["unix_domain"]
+            .as_array()
+            .expect("unix_domain")
+            .iter()
+            .chain(report["relisten"].as_array().expect("relisten"))
+            .chain(report["runtime_defaults"].as_array().expect("defaults"))
+            .filter_map(|row| row.get("fill").filter(|f| !f.is_null()).map(|f| (row, f)));
+        let mut limited = 0;
+        for (row, fill) in fills {
+            match fill["stop"].as_str() {
+                Some("out_of_resources") | Some("cap") => {
+                    assert_eq!(fill["fd_limit"]["soft"], limit, "{limit}: {row}");
+                    limited += 1;
+                }
+                _ => assert!(fill.get("fd_limit").is_none(), "{limit}: {row}"),
+            }
+        }
+        // std's UnixListener::bind listens with somaxconn (at least 128): more than fits.
+        let unix_listener = report["runtime_defaults"]
+            .as_array()
+            .expect("defaults")
+            .iter()
+            .find(|d| d["api"] == "std::os::unix::net::UnixListener::bind")
+            .expect("the UnixListener row");
+        assert_eq!(
+            unix_listener["fill"]["fd_limit"]["soft"], limit,
+            "{unix_listener}"
+        );
+        assert!(limited >= 1);
+        #[cfg(target_os = "linux")]
+        if limit == 30 {
+            // Small Unix-domain queues fit under 30 descriptors: measured, backlog + 1.
+            for case in report["unix_domain"].as_array().expect("unix_domain") {
+                let backlog = case["backlog"].as_u64().expect("backlog");
+                assert_eq!(case["fill"]["queue_length"], backlog + 1, "{case}");
+            }
+        }
+        // The table says "not measured" and names the limit where the JSON has fd_limit.
+        let table = common::with_fd_limit(limit as u32, "extras");
+        let text = String::from_utf8_lossy(&table.stdout);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("std::os::unix::net::UnixListener::bind"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            row.contains(&format!(
+                "not measured: the fd limit {limit} (hard {limit})"
+            )),
+            "{row}"
+        );
+    }
+}
+
+/// `hold --backlog 5` needs about 8 descriptors and works under `ulimit -n 30`; a backlog that
+/// cannot fit is refused at once, blaming the descriptor limit.
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn hold_needs_only_what_its_backlog_needs() {
+    #[cfg(unix)]
+    {
+        let output = common::with_fd_limit(30, "hold --backlog 5 --for 1");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let address = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            address.trim().parse::<std::net::SocketAddr>().is_ok(),
+            "{address}"
+        );
+        assert!(stderr.contains("6 connections queued"), "{stderr}");
+
+        let started = std::time::Instant::now();
+        let output = common::with_fd_limit(30, "hold --backlog 100 --for 1");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("the file-descriptor limit 30 (hard 30)"),
+            "{stderr}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

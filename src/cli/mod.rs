@@ -10,6 +10,7 @@ mod burst;
 mod docs;
 mod extras;
 mod hold;
+mod interrupt;
 mod merge;
 mod output;
 mod run;

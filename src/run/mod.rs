@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::environment::Environment;
-use crate::experiment::budget::process_budget;
+use crate::experiment::budget::{FdBudget, process_budget};
 use crate::experiment::{burst, extras, tcp};
 use crate::netns::World;
 use crate::observation::burst::BurstSpec;
@@ -262,9 +262,17 @@ pub fn burst_report(spec: BurstSpec, world: Option<World>) -> BurstReport {
     BurstReport::new(observation, environment, world)
 }
 
-/// Run every extra experiment and build their report.
+/// Run every extra experiment and build their report, with descriptors from the process's
+/// shared budget.
 pub fn extras_report() -> ExtrasReport {
-    let measured = extras::run_extras(process_budget());
+    extras_report_with(process_budget())
+}
+
+/// Run every extra experiment with descriptors from `budget` and build their report. The
+/// `extras` command passes [`solo_budget`](crate::experiment::budget::solo_budget): it runs
+/// one experiment at a time in a process that opens little else.
+pub fn extras_report_with(budget: &FdBudget) -> ExtrasReport {
+    let measured = extras::run_extras(budget);
     ExtrasReport::new(measured, Environment::detect())
 }
 

@@ -20,7 +20,9 @@
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
 //! | `sandbox() -> Option<Sandbox>` | a sandbox or VM layer detected cheaply (gVisor, WSL, a container); only gVisor brings a TCP stack of its own |
 //! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
-//! | `install_interrupt_handler() -> io::Result<()>`, `interrupted() -> bool` | turn Ctrl-C (SIGINT/SIGTERM on Unix, `SetConsoleCtrlHandler` on Windows) into a polled flag, so `hold` closes its sockets and exits 0 |
+//! | `stdout_reader_gone() -> bool` | standard output is a pipe whose reader went away (`hold \| head -c 1`; a worker whose parent died) |
+//! | `die_with_parent() -> io::Result<bool>` | have the kernel kill this process when its parent dies (Linux `PR_SET_PDEATHSIG`; `Ok(false)` elsewhere, where callers rely on the portable checks) |
+//! | `parent_pid() -> Option<u32>` | the parent's process id now (`getppid`; `None` on Windows) |
 //! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
 //! | `set_sysctl(key, value) -> Result<i64, SysctlError>` | write an integer knob (`net.core.somaxconn`) of the current network namespace and return the value read back |
 //! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
@@ -135,8 +137,8 @@ pub use other_unix::*;
 
 #[cfg(unix)]
 pub use unix::{
-    emulator, error_name, install_interrupt_handler, interrupted, is_fd_exhausted, is_in_progress,
-    is_would_block, open_without_blocking, private_dir_permissions, readable_file_permissions,
+    emulator, error_name, is_fd_exhausted, is_in_progress, is_would_block, open_without_blocking,
+    parent_pid, private_dir_permissions, readable_file_permissions, stdout_reader_gone,
     wait_readable, wait_writable,
 };
 

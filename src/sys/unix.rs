@@ -265,28 +265,30 @@ pub(super) fn sysctl_ints(names: &[&str]) -> std::collections::BTreeMap<String, 
         .collect()
 }
 
-/// Set by the SIGINT/SIGTERM handler; read by [`interrupted`].
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_interrupt(_signal: libc::c_int) {
-    // Only an atomic store: the one thing a signal handler may safely do here.
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Route SIGINT (Ctrl-C) and SIGTERM to a flag instead of killing the process, so a caller
-/// that polls [`interrupted`] can close its sockets and exit 0.
-pub fn install_interrupt_handler() -> io::Result<()> {
-    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler is async-signal-safe (one atomic store) and lives forever.
-        if unsafe { libc::signal(signal, handler) } == libc::SIG_ERR {
-            return Err(io::Error::last_os_error());
-        }
+/// Whether the reader of this process's standard output has gone: stdout is a pipe or socket
+/// whose other end closed. `poll(2)` reports that as `POLLERR` or `POLLHUP` on Linux and
+/// FreeBSD; where it does not (macOS reports a widowed pipe as writable), a write of zero bytes
+/// fails with `EPIPE` (SIGPIPE is ignored in Rust programs). A terminal or a file never reads as
+/// gone.
+pub fn stdout_reader_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: `fd` is a valid pollfd for the call, nfds is 1, no waiting.
+    let polled = unsafe { libc::poll(&mut fd, 1, 0) };
+    if polled > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+        return true;
     }
-    Ok(())
+    // SAFETY: a zero-length write reads nothing from the (valid, empty) buffer.
+    let written = unsafe { libc::write(libc::STDOUT_FILENO, [0u8; 1].as_ptr().cast(), 0) };
+    written == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EPIPE)
 }
 
-/// Whether SIGINT or SIGTERM arrived since [`install_interrupt_handler`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+/// This process's parent, as `getppid(2)` sees it now (it changes when the parent dies and the
+/// process is reparented).
+pub fn parent_pid() -> Option<u32> {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    u32::try_from(unsafe { libc::getppid() }).ok()
 }

@@ -221,33 +221,47 @@ pub fn emulator() -> Option<String> {
     Some(format!("wine {version}").trim().to_string())
 }
 
-/// Set by the console control handler; read by [`interrupted`].
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOOL {
-    use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT};
-    if matches!(event, CTRL_C_EVENT | CTRL_BREAK_EVENT | CTRL_CLOSE_EVENT) {
-        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-        1
-    } else {
-        0
+/// Whether the reader of this process's standard output has gone: stdout is a pipe whose read
+/// end closed, which a zero-byte `WriteFile` reports as `ERROR_NO_DATA` or
+/// `ERROR_BROKEN_PIPE`. A console or a file never reads as gone.
+pub fn stdout_reader_gone() -> bool {
+    use windows_sys::Win32::Foundation::{
+        ERROR_BROKEN_PIPE, ERROR_NO_DATA, GetLastError, INVALID_HANDLE_VALUE,
+    };
+    use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, GetFileType, WriteFile};
+    use windows_sys::Win32::System::Console::{GetStdHandle, STD_OUTPUT_HANDLE};
+    // SAFETY: GetStdHandle has no preconditions.
+    let handle = unsafe { GetStdHandle(STD_OUTPUT_HANDLE) };
+    if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+        return false;
     }
+    // SAFETY: a valid handle; GetFileType only queries it.
+    if unsafe { GetFileType(handle) } != FILE_TYPE_PIPE {
+        return false;
+    }
+    let mut written = 0u32;
+    // SAFETY: zero bytes from a valid buffer; `written` outlives the call; no OVERLAPPED.
+    let ok = unsafe {
+        WriteFile(
+            handle,
+            [0u8; 1].as_ptr(),
+            0,
+            &mut written,
+            std::ptr::null_mut(),
+        )
+    };
+    // SAFETY: no preconditions.
+    ok == 0 && matches!(unsafe { GetLastError() }, ERROR_NO_DATA | ERROR_BROKEN_PIPE)
 }
 
-/// Route Ctrl-C, Ctrl-Break and console close to a flag (`SetConsoleCtrlHandler`), so a caller
-/// that polls [`interrupted`] can close its sockets and exit 0.
-pub fn install_interrupt_handler() -> io::Result<()> {
-    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
-    // SAFETY: the handler is a plain function that only stores an atomic.
-    if unsafe { SetConsoleCtrlHandler(Some(on_console_event), 1) } == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+/// No kernel mechanism on Windows: a worker watches its stdout pipe instead.
+pub fn die_with_parent() -> io::Result<bool> {
+    Ok(false)
 }
 
-/// Whether a console interrupt arrived since [`install_interrupt_handler`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+/// Windows has no cheap parent id to compare; a worker watches its stdout pipe instead.
+pub fn parent_pid() -> Option<u32> {
+    None
 }
 
 #[cfg(test)]

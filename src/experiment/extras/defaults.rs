@@ -84,7 +84,19 @@ pub fn std_unix_listener(budget: &FdBudget) -> RuntimeDefault {
     const API: &str = "std::os::unix::net::UnixListener::bind";
     #[cfg(unix)]
     {
-        let path = super::unix::TempSocketPath::new();
+        let path = match super::unix::TempSocketPath::new() {
+            Ok(path) => path,
+            Err(error) => {
+                let os_error = match &error {
+                    super::unix::SocketPathError::Dir(e) => OsError::from_io(e),
+                    super::unix::SocketPathError::TooLong(_) => None,
+                };
+                return RuntimeDefault {
+                    os_error,
+                    ..RuntimeDefault::not_measured(API, MeasureStatus::Failed, error.to_string())
+                };
+            }
+        };
         match std::os::unix::net::UnixListener::bind(path.path()) {
             Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
             Err(e) => failed(API, &e, "bind"),
