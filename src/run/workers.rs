@@ -15,6 +15,12 @@
 //! and writes the lines. A worker that crashes, or outlives the run's ceiling and is killed,
 //! leaves its unreported cases `lost` (overflow `inconclusive`, with the reason): never a
 //! guessed number.
+//!
+//! A worker dies with its parent: on Linux the kernel kills it (`PR_SET_PDEATHSIG`, asked for
+//! by the worker; each worker is started from a thread that waits for it, so the "parent
+//! thread" the kernel watches lives as long as the worker), and everywhere the worker's
+//! command polls for its stdout pipe closing and, on Unix, for its parent id changing (the
+//! parent passes its id in [`PARENT_ENV`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -36,6 +42,10 @@ pub const WORKER_SUBCOMMAND: &str = "worker";
 /// The worker's option for the size of its job: the parent passes the exact length of the job it
 /// writes, so a worker never reads more.
 pub const MAX_JOB_BYTES_FLAG: &str = "--max-input-bytes";
+
+/// The environment variable through which a parent names itself (its process id) to its
+/// workers, so a worker can tell that it was orphaned (its parent id changed).
+pub const PARENT_ENV: &str = "BACKLOG_PROBE_PARENT_PID";
 
 /// The default for `run --workers`: at most this many worker processes. Beyond it, groups
 /// share a worker, where the descriptor budget runs them in turn.
@@ -253,6 +263,7 @@ fn run_worker(
         .arg(WORKER_SUBCOMMAND)
         .arg(MAX_JOB_BYTES_FLAG)
         .arg(input.len().to_string())
+        .env(PARENT_ENV, std::process::id().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
