@@ -459,3 +459,34 @@ fn names_taken_in_advance_break_nothing() {
         assert_eq!(unix_listener["status"], "measured", "{unix_listener}");
     }
 }
+
+/// A temporary directory whose path is too long for a Unix-domain address (`sun_path`, about
+/// 104 bytes) made every Unix-domain row fail with "os error -1"; the sockets now go under
+/// `/tmp` instead, and every row is measured.
+#[test]
+#[cfg_attr(not(unix), ignore = "Unix-domain socket paths")]
+fn a_long_temporary_directory_is_no_reason_to_fail() {
+    #[cfg(unix)]
+    {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let long = tmp.path().join("d".repeat(60)).join("e".repeat(60));
+        std::fs::create_dir_all(&long).expect("mkdir");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+            .arg("extras")
+            .env("TMPDIR", &long)
+            .output()
+            .expect("extras runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{text}");
+        assert!(!text.contains("os error -1"), "{text}");
+        let unix_rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("stream ") || l.starts_with("seqpacket "))
+            .collect();
+        assert_eq!(unix_rows.len(), 6, "{text}");
+        for row in unix_rows {
+            // "ok", or socket() failing where the OS lacks the type: never bind.
+            assert!(!row.contains("bind"), "{row}");
+        }
+    }
+}

@@ -251,6 +251,16 @@ mod tests {
     }
 
     #[test]
+    fn a_path_that_cannot_be_used_says_why_in_words() {
+        let long = SocketPathError::TooLong(PathBuf::from("/very/long/bp-abc/s"));
+        let text = long.to_string();
+        assert!(text.contains("longer than a Unix-domain address holds"), "{text}");
+        assert!(text.contains("TMPDIR"), "{text}");
+        let denied = SocketPathError::Dir(io::Error::from_raw_os_error(13));
+        assert!(!denied.to_string().contains("os error -1"), "{denied}");
+    }
+
+    #[test]
     fn a_signal_handler_can_remove_the_live_directories() {
         let path = TempSocketPath::new().unwrap();
         let dir = path.path().parent().unwrap().to_path_buf();
