@@ -276,20 +276,6 @@ fn linux_python_defaults() {
     assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
 }
 
-/// Every Unix-domain socket path the run created is gone afterwards.
-#[test]
-fn no_socket_path_is_left_behind() {
-    let _ = report();
-    let prefix = format!("bp-{}-", std::process::id());
-    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
-        .expect("temp dir is readable")
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(&prefix))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-}
-
 /// The binary's JSON has every documented section.
 #[test]
 fn extras_json_has_every_section() {
@@ -314,6 +300,43 @@ fn extras_json_has_every_section() {
             assert!(fill.get(key).is_some(), "fill lacks {key}: {fill}");
         }
     }
+}
+
+/// Contract note: `fill.fd_limit` (`{"soft", "hard", "descriptors"}`, where the descriptor
+/// limit stopped a fill) and `unix_domain[].detail` (a setup failure without an OS error) are
+/// optional additions, absent otherwise, so `EXTRAS_SCHEMA_VERSION` stays 1: a version-1
+/// report still reads, and a reader that knows only version 1's fields reads the new JSON.
+#[test]
+fn the_extras_additions_keep_version_1_readable() {
+    use backlog_probe::report::read::parse_extras;
+    let fixture = include_str!("fixtures/extras-linux.json");
+    let old = parse_extras(fixture).expect("a version-1 report reads");
+    assert!(
+        old.unix_domain
+            .iter()
+            .filter_map(|c| c.fill.as_ref())
+            .all(|f| f.fd_limit.is_none())
+    );
+    // A version-1 reader: the fields it knew, unknown ones ignored (serde's default).
+    #[derive(serde::Deserialize)]
+    struct FillV1 {
+        #[allow(dead_code)]
+        queue_length: u32,
+        stop: String,
+        #[allow(dead_code)]
+        os_error: Option<serde_json::Value>,
+    }
+    let new = serde_json::json!({
+        "queue_length": 7,
+        "stop": "out_of_resources",
+        "os_error": null,
+        "fd_limit": {"soft": 30, "hard": 30, "descriptors": 14}
+    });
+    let read: FillV1 = serde_json::from_value(new.clone()).expect("a v1 reader reads it");
+    assert_eq!(read.stop, "out_of_resources");
+    let current: backlog_probe::observation::extras::FillResult =
+        serde_json::from_value(new.clone()).expect("this build reads it");
+    assert_eq!(serde_json::to_value(&current).expect("json"), new);
 }
 
 /// `extras` with its temporary directory set to `tmp`, output piped.

@@ -254,7 +254,10 @@ mod tests {
     fn a_path_that_cannot_be_used_says_why_in_words() {
         let long = SocketPathError::TooLong(PathBuf::from("/very/long/bp-abc/s"));
         let text = long.to_string();
-        assert!(text.contains("longer than a Unix-domain address holds"), "{text}");
+        assert!(
+            text.contains("longer than a Unix-domain address holds"),
+            "{text}"
+        );
         assert!(text.contains("TMPDIR"), "{text}");
         let denied = SocketPathError::Dir(io::Error::from_raw_os_error(13));
         assert!(!denied.to_string().contains("os error -1"), "{denied}");
