@@ -254,11 +254,6 @@ pub fn stdout_reader_gone() -> bool {
     ok == 0 && matches!(unsafe { GetLastError() }, ERROR_NO_DATA | ERROR_BROKEN_PIPE)
 }
 
-/// No kernel mechanism on Windows: a worker watches its stdout pipe instead.
-pub fn die_with_parent() -> io::Result<bool> {
-    Ok(false)
-}
-
 /// Windows has no cheap parent id to compare; a worker watches its stdout pipe instead.
 pub fn parent_pid() -> Option<u32> {
     None
