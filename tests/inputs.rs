@@ -225,8 +225,9 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
-/// When one page cannot be replaced (`answers.md` is a directory here), the pages already
-/// replaced are put back: the docs stay as they were, and no temporary file is left behind.
+/// When one page cannot be replaced (`answers.md` is a directory here), none is: the docs stay
+/// as they were (the old generator had already rewritten `results.md`), and no temporary file
+/// is left behind.
 #[test]
 fn docs_replaces_its_pages_all_or_none() {
     let data = data_dir();

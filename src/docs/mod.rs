@@ -505,6 +505,13 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
     let mut staged = Vec::with_capacity(files.len());
     for file in files {
         let target = out_dir.join(file.path);
+        // A directory where a page goes is never moved aside: refused before anything changes.
+        if fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
+            return Err(DocsError(format!(
+                "cannot replace {}: it is a directory (nothing replaced)",
+                target.display()
+            )));
+        }
         let cannot = |e: std::io::Error| {
             DocsError(format!(
                 "cannot write {}: {e} (nothing replaced)",
