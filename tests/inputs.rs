@@ -379,3 +379,19 @@ fn merge_is_linear_in_the_number_of_cases() {
     eprintln!("docs of 100000 cases: {:.1} s", out.took.as_secs_f64());
     assert!(out.took < Duration::from_secs(60), "{:?}", out.took);
 }
+
+/// A report whose file name is not UTF-8 is read under its real name (and named lossily).
+#[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "file names that are not UTF-8")]
+fn a_file_name_that_is_not_utf8_is_still_read() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let data = tempfile::tempdir().expect("temp dir");
+        let name = std::ffi::OsStr::from_bytes(b"report-\xff.json");
+        fs::copy(fixture("report-linux.json"), data.path().join(name)).expect("copy");
+        let out_dir = tempfile::tempdir().expect("temp dir");
+        let out = common::bounded(docs(data.path(), out_dir.path()), Duration::from_secs(30));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+    }
+}

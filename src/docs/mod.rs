@@ -374,8 +374,9 @@ pub fn render(reports: &[SourcedReport], extras: &[SourcedExtras]) -> Vec<DocFil
     ]
 }
 
-/// The names of every `{prefix}*.json` entry in `dir`, sorted.
-fn names_in(dir: &Path, prefix: &str) -> Result<Vec<String>, DocsError> {
+/// Every `{prefix}*.json` entry in `dir`: its name (lossily decoded, for anchors) and its path
+/// (exactly as the directory has it), sorted by name.
+fn names_in(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, DocsError> {
     let entries = fs::read_dir(dir).map_err(|e| {
         DocsError(format!(
             "cannot read report directory {}: {e}",
@@ -387,7 +388,7 @@ fn names_in(dir: &Path, prefix: &str) -> Result<Vec<String>, DocsError> {
         let entry = entry.map_err(|e| DocsError(format!("{}: {e}", dir.display())))?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
         if file_name.starts_with(prefix) && file_name.ends_with(".json") {
-            names.push(file_name);
+            names.push((file_name, entry.path()));
         }
     }
     names.sort();
@@ -405,8 +406,7 @@ fn load_each<T>(
     parse: impl Fn(read::InputFile) -> Result<T, read::ReadError>,
 ) -> Result<Vec<(String, T)>, DocsError> {
     let mut loaded = Vec::new();
-    for file_name in names_in(dir, prefix)? {
-        let path = dir.join(&file_name);
+    for (file_name, path) in names_in(dir, prefix)? {
         let input = read::open_input(&path, max_bytes).map_err(|e| DocsError(e.0))?;
         let value = parse(input)
             .map_err(|e| DocsError(format!("{} is not {what}: {e}", path.display())))?;
