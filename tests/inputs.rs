@@ -352,7 +352,7 @@ fn report_with_cases(cases: usize) -> serde_json::Value {
 }
 
 /// `merge` was quadratic in distinct case labels (10^5 did not finish in 300 s). Now a report of
-/// 10^5 distinct labels merges in seconds (about 1.5 s optimised), every row present once, and
+/// 10^5 distinct labels merges in seconds (about 1.6 s optimised), every row present once, and
 /// `docs` renders it in about as long.
 #[test]
 #[ignore = "a 45 MB report: about 40 s unoptimised, so bash .ci/run runs it with --release"]
