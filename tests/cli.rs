@@ -140,3 +140,46 @@ fn version_is_printed() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("backlog-probe "));
 }
+
+/// A report that cannot be written whole (`/dev/full`: every write fails with ENOSPC, as on a
+/// full disk) is a one-line error and exit 2, never exit 0 with a cut-off report.
+#[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "needs /dev/full")]
+fn a_report_that_cannot_be_written_is_an_error() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/report-linux.json"
+    );
+    for args in [
+        &["run", "--quiet", "--family", "ipv4", "--backlog", "1"][..],
+        &[
+            "run",
+            "--quiet",
+            "--family",
+            "ipv4",
+            "--backlog",
+            "1",
+            "--format",
+            "json",
+        ],
+        &["merge", fixture],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let output = Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+            .args(args)
+            .env("RUST_BACKTRACE", "1")
+            .stdout(full)
+            .output()
+            .expect("spawn");
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write the output to stdout: ENOSPC"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

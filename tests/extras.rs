@@ -276,20 +276,6 @@ fn linux_python_defaults() {
     assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
 }
 
-/// Every Unix-domain socket path the run created is gone afterwards.
-#[test]
-fn no_socket_path_is_left_behind() {
-    let _ = report();
-    let prefix = format!("bp-{}-", std::process::id());
-    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
-        .expect("temp dir is readable")
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(&prefix))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-}
-
 /// The binary's JSON has every documented section.
 #[test]
 fn extras_json_has_every_section() {
@@ -312,6 +298,218 @@ fn extras_json_has_every_section() {
     if !fill.is_null() {
         for key in ["queue_length", "stop", "os_error"] {
             assert!(fill.get(key).is_some(), "fill lacks {key}: {fill}");
+        }
+    }
+}
+
+/// Contract note: `fill.fd_limit` (`{"soft", "hard", "descriptors"}`, where the descriptor
+/// limit stopped a fill) and `unix_domain[].detail` (a setup failure without an OS error) are
+/// optional additions, absent otherwise, so `EXTRAS_SCHEMA_VERSION` stays 1: a version-1
+/// report still reads, and a reader that knows only version 1's fields reads the new JSON.
+#[test]
+fn the_extras_additions_keep_version_1_readable() {
+    use backlog_probe::report::read::parse_extras;
+    let fixture = include_str!("fixtures/extras-linux.json");
+    let old = parse_extras(fixture).expect("a version-1 report reads");
+    assert!(
+        old.unix_domain
+            .iter()
+            .filter_map(|c| c.fill.as_ref())
+            .all(|f| f.fd_limit.is_none())
+    );
+    // A version-1 reader: the fields it knew, unknown ones ignored (serde's default).
+    #[derive(serde::Deserialize)]
+    struct FillV1 {
+        #[allow(dead_code)]
+        queue_length: u32,
+        stop: String,
+        #[allow(dead_code)]
+        os_error: Option<serde_json::Value>,
+    }
+    let new = serde_json::json!({
+        "queue_length": 7,
+        "stop": "out_of_resources",
+        "os_error": null,
+        "fd_limit": {"soft": 30, "hard": 30, "descriptors": 14}
+    });
+    let read: FillV1 = serde_json::from_value(new.clone()).expect("a v1 reader reads it");
+    assert_eq!(read.stop, "out_of_resources");
+    let current: backlog_probe::observation::extras::FillResult =
+        serde_json::from_value(new.clone()).expect("this build reads it");
+    assert_eq!(serde_json::to_value(&current).expect("json"), new);
+}
+
+/// `extras` with its temporary directory set to `tmp`, output piped.
+#[cfg(unix)]
+fn spawn_extras(tmp: &std::path::Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+        .arg("extras")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn extras")
+}
+
+/// The entries of a directory.
+#[cfg(unix)]
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The Unix-domain sockets live in private directories (`bp-` and a random suffix, mode 0700)
+/// that are gone when `extras` ends normally.
+#[test]
+#[cfg_attr(not(unix), ignore = "Unix-domain socket paths")]
+fn socket_directories_are_private_and_removed() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut child = spawn_extras(tmp.path(), &["--format", "json"]);
+        // Catch one of the directories while it exists.
+        let started = std::time::Instant::now();
+        let mut seen = None;
+        while child.try_wait().expect("try_wait").is_none()
+            && started.elapsed() < std::time::Duration::from_secs(60)
+        {
+            if let Some(name) = entries(tmp.path())
+                .into_iter()
+                .find(|n| n.starts_with("bp-"))
+            {
+                if let Ok(meta) = std::fs::metadata(tmp.path().join(&name)) {
+                    seen = Some((name, meta.permissions().mode() & 0o777, meta.is_dir()));
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let output = child.wait_with_output().expect("output");
+        assert!(output.status.success());
+        let (name, mode, is_dir) = seen.expect("a socket directory was seen");
+        assert!(is_dir, "{name}");
+        assert_eq!(mode, 0o700, "{name}");
+        assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+    }
+}
+
+/// A signal while the sockets exist (SIGINT, SIGTERM or SIGHUP) removes their directories
+/// before the process ends, with exit 130; nothing is left in the temporary directory.
+#[test]
+#[cfg_attr(not(unix), ignore = "sends Unix signals")]
+fn a_signal_leaves_no_socket_behind() {
+    #[cfg(unix)]
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut child = spawn_extras(tmp.path(), &[]);
+        let started = std::time::Instant::now();
+        loop {
+            if entries(tmp.path()).iter().any(|n| n.starts_with("bp-")) {
+                break;
+            }
+            assert!(
+                child.try_wait().expect("try_wait").is_none(),
+                "extras ended before a socket directory was seen"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+        // SAFETY: plain syscall on the child we spawned and still own.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let output = child.wait_with_output().expect("output");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "signal {signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(
+            entries(tmp.path()).is_empty(),
+            "signal {signal}: {:?}",
+            entries(tmp.path())
+        );
+    }
+}
+
+/// Another user who fills the temporary directory with the names a run would have used
+/// (`bp-PID-N.sock` was predictable) breaks nothing: the directories are random and made
+/// exclusively, so every Unix-domain row is still measured.
+#[test]
+#[cfg_attr(not(unix), ignore = "Unix-domain socket paths")]
+fn names_taken_in_advance_break_nothing() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777))
+            .expect("chmod");
+        // The shell's pid is the binary's after exec: take its old socket names first, as the
+        // unprivileged user where this runs as root.
+        let mkdir = if common::is_root() {
+            "setpriv --reuid=65534 --regid=65534 --clear-groups mkdir"
+        } else {
+            "mkdir"
+        };
+        let script = format!(
+            "for n in 0 1 2 3 4 5 6 7 8 9 10 11 12; do {mkdir} \"$TMPDIR/bp-$$-$n.sock\" \"$TMPDIR/bp-$$\" 2>/dev/null; done; exec \"$0\" extras --format json"
+        );
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+            .env("TMPDIR", tmp.path())
+            .output()
+            .expect("sh runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        for case in report["unix_domain"].as_array().expect("unix_domain") {
+            // Where the OS has the socket type at all, the listener comes up.
+            if case["listen"]["failed_at"] != "socket" {
+                assert_eq!(case["listen"]["ok"], true, "{case}");
+            }
+        }
+        let unix_listener = report["runtime_defaults"]
+            .as_array()
+            .expect("defaults")
+            .iter()
+            .find(|d| d["api"] == "std::os::unix::net::UnixListener::bind")
+            .expect("row");
+        assert_eq!(unix_listener["status"], "measured", "{unix_listener}");
+    }
+}
+
+/// A temporary directory whose path is too long for a Unix-domain address (`sun_path`, about
+/// 104 bytes) made every Unix-domain row fail with "os error -1"; the sockets now go under
+/// `/tmp` instead, and every row is measured.
+#[test]
+#[cfg_attr(not(unix), ignore = "Unix-domain socket paths")]
+fn a_long_temporary_directory_is_no_reason_to_fail() {
+    #[cfg(unix)]
+    {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let long = tmp.path().join("d".repeat(60)).join("e".repeat(60));
+        std::fs::create_dir_all(&long).expect("mkdir");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+            .arg("extras")
+            .env("TMPDIR", &long)
+            .output()
+            .expect("extras runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{text}");
+        assert!(!text.contains("os error -1"), "{text}");
+        let unix_rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("stream ") || l.starts_with("seqpacket "))
+            .collect();
+        assert_eq!(unix_rows.len(), 6, "{text}");
+        for row in unix_rows {
+            // "ok", or socket() failing where the OS lacks the type: never bind.
+            assert!(!row.contains("bind"), "{row}");
         }
     }
 }

@@ -114,3 +114,164 @@ fn workers_measure_in_their_parents_world() {
         assert_eq!(report.cases[0].queue_length, report.cases[1].queue_length);
     }
 }
+
+/// The backlog-probe processes whose parent is `parent` (its workers, not the programs
+/// environment detection starts), from `ps` (Linux, macOS and FreeBSD alike).
+#[cfg(unix)]
+fn workers_of(parent: u32) -> Vec<u32> {
+    let output = std::process::Command::new("ps")
+        .args(["-A", "-o", "pid=", "-o", "ppid=", "-o", "comm="])
+        .output()
+        .expect("ps runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let pid = fields.next()?.parse::<u32>().ok()?;
+            let ppid = fields.next()?.parse::<u32>().ok()?;
+            let command = fields.next()?;
+            (ppid == parent && command.contains("backlog-probe")).then_some(pid)
+        })
+        .collect()
+}
+
+/// Whether `pid` still runs (a zombie waiting for whoever adopted it does not).
+#[cfg(unix)]
+fn running(pid: u32) -> bool {
+    let output = std::process::Command::new("ps")
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+        .expect("ps runs");
+    let state = String::from_utf8_lossy(&output.stdout);
+    let state = state.trim();
+    !state.is_empty() && !state.starts_with('Z')
+}
+
+/// SIGKILL to the parent alone (what `kill -9 PID` or a service manager's last resort does)
+/// leaves no worker running: the workers of a run that spread over two of them, each with
+/// seconds of cases left, are gone within two seconds.
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh, ulimit, ps and SIGKILL")]
+fn workers_die_with_their_parent() {
+    #[cfg(unix)]
+    {
+        use std::io::{BufRead, BufReader};
+        use std::time::{Duration, Instant};
+        // 12 cases under 36 spare descriptors per process: two workers, each running its six
+        // cases two or three at a time, for several seconds.
+        let backlogs: Vec<String> = (2..14).map(|b| b.to_string()).collect();
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n 100 && exec \"$0\" run --workers 2 --family ipv4 --backlog={}",
+                backlogs.join(",")
+            ))
+            .arg(env!("CARGO_BIN_EXE_backlog-probe"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs");
+        let parent = child.id();
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started = Instant::now();
+        loop {
+            let line = receiver
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the run spreads into workers");
+            if line.contains("running the cases in 2 worker processes") {
+                break;
+            }
+        }
+        let mut workers = Vec::new();
+        while workers.len() < 2 && started.elapsed() < Duration::from_secs(30) {
+            workers = workers_of(parent);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(workers.len(), 2, "{workers:?}");
+        let pid = libc::pid_t::try_from(parent).expect("pid fits");
+        // SAFETY: plain syscall on the child we spawned and still own.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+        let _ = child.wait();
+        let killed = Instant::now();
+        while workers.iter().any(|&w| running(w)) && killed.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left: Vec<u32> = workers.iter().copied().filter(|&w| running(w)).collect();
+        for &worker in &left {
+            // SAFETY: clean up what the test started before failing.
+            unsafe { libc::kill(libc::pid_t::try_from(worker).unwrap_or(0), libc::SIGKILL) };
+        }
+        assert!(
+            left.is_empty(),
+            "workers {left:?} outlived their parent by {:?}",
+            killed.elapsed()
+        );
+    }
+}
+
+/// The portable check on its own: a worker whose stdout reader goes away (its parent's end of
+/// the pipe, closed) stops within a fraction of a second, where its job would take seconds.
+#[test]
+#[cfg_attr(
+    not(unix),
+    ignore = "the zero-byte write check is exercised on Unix here"
+)]
+fn a_worker_stops_when_its_parent_stops_reading() {
+    #[cfg(unix)]
+    {
+        use backlog_probe::plan::{Backlog, CaseSpec, Family, Settings};
+        use backlog_probe::run::workers::Job;
+        use std::io::Write;
+        use std::time::{Duration, Instant};
+        let job = Job {
+            cases: (0..4)
+                .map(|i| {
+                    (
+                        i,
+                        CaseSpec {
+                            family: Family::Ipv4,
+                            backlog: Backlog::Value(i as i32 + 1),
+                        },
+                    )
+                })
+                .collect(),
+            settings: Settings::default(),
+        };
+        let text = serde_json::to_string(&job).expect("json");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+            .args(["worker", "--max-input-bytes", &text.len().to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(text.as_bytes()).expect("job");
+        drop(stdin);
+        // The parent goes away: its end of the worker's stdout closes.
+        drop(child.stdout.take());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if started.elapsed() > Duration::from_millis(900) {
+                let _ = child.kill();
+                panic!("the worker kept running its cases with nobody to report to");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // 3: the worker's own "orphaned" exit, not an error reading its job.
+        assert_eq!(status.code(), Some(3), "{status}");
+    }
+}

@@ -27,14 +27,17 @@ fn spawn_hold(args: &[&str]) -> Child {
         .expect("spawn hold")
 }
 
-/// The address line, read on a thread so a silent child cannot hang the test.
+/// The address line, read on a thread so a silent child cannot hang the test. The thread keeps
+/// reading until the child exits: hold ends early when its reader goes away.
 fn address_of(child: &mut Child) -> SocketAddr {
     let stdout = child.stdout.take().expect("stdout");
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = reader.read_line(&mut line);
         let _ = sender.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
     let line = receiver.recv_timeout(START_DEADLINE).unwrap_or_else(|_| {
         let _ = child.kill();
@@ -117,4 +120,25 @@ fn bad_hold_input_exits_2_with_one_line() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// `hold | head -c 1`: once the reader of its address goes away, hold notices (within its
+/// 50 ms poll), closes everything and exits 0, instead of holding until `--for` ends.
+#[test]
+#[cfg_attr(
+    not(unix),
+    ignore = "a widowed pipe is detected through poll(2) and EPIPE"
+)]
+fn hold_ends_when_its_reader_goes_away() {
+    use std::io::Read;
+    let mut child = spawn_hold(&["--backlog", "1", "--for", "600"]);
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 1];
+    stdout
+        .read_exact(&mut first)
+        .expect("the first byte of the address");
+    drop(stdout);
+    let (code, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("stdout was closed"), "{stderr}");
 }

@@ -106,3 +106,233 @@ fn an_unusable_fd_limit_is_a_clear_error() {
         assert!(!stderr.contains("panicked"));
     }
 }
+
+/// A burst whose connect threads cannot start (none or only some under `ulimit -u 1` or `-u 3`, or too
+/// little address space for their stacks under `ulimit -v`) ends at once with one line naming
+/// the limit: the threads already started are released, nothing waits for one never started.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "uses bash ulimit -u/-v and setpriv"
+)]
+fn a_burst_that_cannot_start_its_threads_ends_at_once() {
+    #[cfg(target_os = "linux")]
+    for ulimits in ["-u 1", "-u 3", "-v 20000"] {
+        let out = common::bounded(
+            common::limited_command(ulimits, "burst --clients 64 --quiet"),
+            std::time::Duration::from_secs(30),
+        );
+        assert_eq!(out.code, Some(2), "{ulimits}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "{ulimits}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("could not start the burst's connect threads"),
+            "{ulimits}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{ulimits}");
+    }
+}
+
+/// A run that can start no thread besides its own (`ulimit -u 1` as an unprivileged user) or
+/// only some (`ulimit -v`) still measures every case, on the threads it has, and says so.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "uses bash ulimit -u/-v and setpriv"
+)]
+fn a_run_short_of_threads_still_measures_every_case() {
+    #[cfg(target_os = "linux")]
+    for ulimits in ["-u 1", "-v 12000"] {
+        let out = common::bounded(
+            common::limited_command(ulimits, "run --format json --family ipv4 --backlog=0,1,5"),
+            std::time::Duration::from_secs(60),
+        );
+        assert_eq!(out.code, Some(0), "{ulimits}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{ulimits}: {}",
+            out.stderr
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a report");
+        let cases = report["cases"].as_array().expect("cases");
+        assert_eq!(cases.len(), 3);
+        for case in cases {
+            assert!(case["queue_length"].as_u64().is_some(), "{ulimits}: {case}");
+            assert_ne!(
+                case["overflow"]["kind"], "inconclusive",
+                "{ulimits}: {case}"
+            );
+        }
+        if ulimits == "-u 1" {
+            assert!(
+                out.stderr.contains("could start only 1 of 3 case threads"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// Worker processes and their threads under a thread limit: what cannot start is `lost` with
+/// the reason (never a number), the rest is measured, and the run still exits 0 with a report.
+#[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "uses bash ulimit -u and setpriv")]
+fn workers_that_cannot_start_lose_their_cases_with_the_reason() {
+    #[cfg(target_os = "linux")]
+    {
+        let out = common::bounded(
+            common::limited_command(
+                "-n 100 -u 1",
+                "run --format json --family ipv4 --backlog=2,3,4,5",
+            ),
+            std::time::Duration::from_secs(60),
+        );
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a report");
+        for case in report["cases"].as_array().expect("cases") {
+            assert_eq!(case["overflow"]["kind"], "inconclusive", "{case}");
+            assert_eq!(case["queue_length"], Value::Null, "{case}");
+            let detail = case["overflow"]["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.contains("could not start a thread")
+                    || detail.contains("could not start a worker process"),
+                "{case}"
+            );
+            assert!(detail.contains("EAGAIN"), "{case}");
+        }
+    }
+}
+
+/// A deadline that cuts 10 000 cases names a few and counts the rest, in one short line.
+#[test]
+fn a_deadline_over_many_cases_is_summarised_in_one_short_line() {
+    let backlogs: Vec<String> = (0..10_000).map(|b| b.to_string()).collect();
+    let list = format!("--backlog={}", backlogs.join(","));
+    let output = common::backlog_probe(&[
+        "run",
+        "--quiet",
+        "--family",
+        "ipv4",
+        "--workers",
+        "1",
+        "--deadline",
+        "1",
+        &list,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("deadline ended"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.len() < 300, "{} bytes: {line:.300}", line.len());
+    assert!(line.contains("case(s) early: ipv4_backlog_"), "{line}");
+    assert!(line.ends_with(" more"), "{line}");
+}
+
+/// `extras` under a descriptor limit: a fill the limit cut short names the limit (text and
+/// JSON), never a queue length; what fits is still measured. Under `ulimit -n 30` the Unix
+/// rows said "queue 0" (truth 1, 2, 6), under `ulimit -n 200` `UnixListener::bind` said
+/// "queue 128" (truth somaxconn + 1).
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn extras_name_the_descriptor_limit_instead_of_a_number() {
+    #[cfg(unix)]
+    for limit in [30u64, 200] {
+        let output = common::with_fd_limit(limit as u32, "extras --format json");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{limit}: {stderr}");
+        let report = json_of(&output);
+        let fills = report["unix_domain"]
+            .as_array()
+            .expect("unix_domain")
+            .iter()
+            .chain(report["relisten"].as_array().expect("relisten"))
+            .chain(report["runtime_defaults"].as_array().expect("defaults"))
+            .filter_map(|row| row.get("fill").filter(|f| !f.is_null()).map(|f| (row, f)));
+        let mut limited = 0;
+        for (row, fill) in fills {
+            match fill["stop"].as_str() {
+                Some("out_of_resources") | Some("cap") => {
+                    assert_eq!(fill["fd_limit"]["soft"], limit, "{limit}: {row}");
+                    limited += 1;
+                }
+                _ => assert!(fill.get("fd_limit").is_none(), "{limit}: {row}"),
+            }
+        }
+        // std's UnixListener::bind listens with somaxconn (at least 128): more than fits.
+        let unix_listener = report["runtime_defaults"]
+            .as_array()
+            .expect("defaults")
+            .iter()
+            .find(|d| d["api"] == "std::os::unix::net::UnixListener::bind")
+            .expect("the UnixListener row");
+        assert_eq!(
+            unix_listener["fill"]["fd_limit"]["soft"], limit,
+            "{unix_listener}"
+        );
+        assert!(limited >= 1);
+        #[cfg(target_os = "linux")]
+        if limit == 30 {
+            // Small Unix-domain queues fit under 30 descriptors: measured, backlog + 1.
+            for case in report["unix_domain"].as_array().expect("unix_domain") {
+                let backlog = case["backlog"].as_u64().expect("backlog");
+                assert_eq!(case["fill"]["queue_length"], backlog + 1, "{case}");
+            }
+        }
+        // The table says "not measured" and names the limit where the JSON has fd_limit.
+        let table = common::with_fd_limit(limit as u32, "extras");
+        let text = String::from_utf8_lossy(&table.stdout);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("std::os::unix::net::UnixListener::bind"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            row.contains(&format!(
+                "not measured: the fd limit {limit} (hard {limit})"
+            )),
+            "{row}"
+        );
+    }
+}
+
+/// `hold --backlog 5` needs about 8 descriptors and works under `ulimit -n 30`; a backlog that
+/// cannot fit is refused at once, blaming the descriptor limit.
+#[test]
+#[cfg_attr(not(unix), ignore = "uses sh and ulimit to lower RLIMIT_NOFILE")]
+fn hold_needs_only_what_its_backlog_needs() {
+    #[cfg(unix)]
+    {
+        let output = common::with_fd_limit(30, "hold --backlog 5 --for 1");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let address = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            address.trim().parse::<std::net::SocketAddr>().is_ok(),
+            "{address}"
+        );
+        assert!(stderr.contains("6 connections queued"), "{stderr}");
+
+        let started = std::time::Instant::now();
+        let output = common::with_fd_limit(30, "hold --backlog 100 --for 1");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("the file-descriptor limit 30 (hard 30)"),
+            "{stderr}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -79,16 +79,33 @@ pub fn run(args: &BurstArgs) -> Result<(), UsageError> {
         ));
     }
     let report = run::burst_report(spec, world);
-    if let Some((BurstSetupStep::FdBudget, _)) = report.setup_error {
-        return Err(UsageError(format!(
-            "{} clients need more file descriptors than this process may open; lower --clients or raise `ulimit -n`",
-            spec.clients
-        )));
+    match &report.setup_error {
+        Some((BurstSetupStep::FdBudget, _)) => {
+            let limit = report
+                .environment
+                .fd_limit
+                .map_or_else(String::new, |limit| {
+                    format!(" (fd limit {}, hard {})", limit.soft, limit.hard)
+                });
+            return Err(UsageError(format!(
+                "{} clients need more file descriptors than this process may open{limit}; lower --clients or raise `ulimit -n`",
+                spec.clients
+            )));
+        }
+        Some((BurstSetupStep::Threads, error)) => {
+            let error = error
+                .as_ref()
+                .map_or_else(String::new, |e| format!(" ({e})"));
+            return Err(UsageError(format!(
+                "could not start the burst's connect threads{error}: a thread or process limit (`ulimit -u`, a container's pids limit) or the address-space limit (`ulimit -v`) is too low; no client connected"
+            )));
+        }
+        _ => {}
     }
     write_stdout(&match args.format {
         BurstFormat::Table => export::burst::table(&report),
         BurstFormat::Json => export::json(&report)
             .map_err(|e| UsageError(format!("cannot write the report: {e}")))?,
-    });
+    })?;
     Ok(())
 }

@@ -4,11 +4,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::UsageError;
 use super::args::FamilyArg;
-use super::output::{progress_message, report_error, write_stdout};
-use backlog_probe::experiment::budget::process_budget;
+use super::interrupt;
+use super::output::{Delivered, progress_message, report_error, write_stdout};
+use backlog_probe::classify::extras::{FillCut, fill_cut};
+use backlog_probe::experiment::budget::solo_budget;
 use backlog_probe::experiment::hold;
-use backlog_probe::os_error::OsError;
+use backlog_probe::export::text::fill_cut_text;
 use backlog_probe::sys;
 
 /// `backlog-probe hold` arguments.
@@ -28,19 +31,21 @@ pub struct HoldArgs {
     for_secs: Option<u64>,
 }
 
-/// Exit 0 after Ctrl-C or the deadline, 1 when the queue could not be filled.
+/// Exit 0 after Ctrl-C, the deadline, or its reader going away; 1 when the queue could not be
+/// filled; 2 when stdout cannot be written.
 pub fn run(args: &HoldArgs) -> ExitCode {
-    if let Err(error) = sys::install_interrupt_handler() {
+    if let Err(error) = interrupt::catch() {
         report_error(&format!(
-            "error: cannot install the Ctrl-C handler: {}",
-            OsError::from_io(&error).map_or_else(|| error.to_string(), |e| e.to_string())
+            "error: cannot install the Ctrl-C handler: {error}"
         ));
         return ExitCode::FAILURE;
     }
-    let full = match hold::full_listener(args.family.into(), args.backlog, process_budget()) {
+    // One experiment in a process that opens little else: only a small margin is kept back,
+    // so a small backlog works under a small descriptor limit.
+    let full = match hold::full_listener(args.family.into(), args.backlog, solo_budget()) {
         Ok(full) => full,
         Err(error) => {
-            report_error(&format!("error: {error}"));
+            report_error(&format!("error: {}", hold_error_text(&error)));
             return ExitCode::FAILURE;
         }
     };
@@ -48,7 +53,17 @@ pub fn run(args: &HoldArgs) -> ExitCode {
         Some(error) => format!("{} ({error})", full.fill.stop.as_str()),
         None => full.fill.stop.as_str().to_string(),
     };
-    write_stdout(&format!("{}\n", full.address));
+    match write_stdout(&format!("{}\n", full.address)) {
+        Ok(Delivered::All) => {}
+        Ok(Delivered::ReaderGone) => {
+            progress_message("backlog-probe: stdout was closed; every socket closed");
+            return ExitCode::SUCCESS;
+        }
+        Err(UsageError(message)) => {
+            report_error(&format!("error: {message}"));
+            return ExitCode::from(2);
+        }
+    }
     progress_message(&format!(
         "backlog-probe: listening on {} with listen({}); {} connections queued, never accepted; \
          the next connect was {stop}. Holding {}; Ctrl-C to stop.",
@@ -61,14 +76,40 @@ pub fn run(args: &HoldArgs) -> ExitCode {
     let end = hold::hold_until(
         full,
         args.for_secs.map(std::time::Duration::from_secs),
-        &sys::interrupted,
+        &|| {
+            if interrupt::interrupted() {
+                Some(hold::HoldEnd::Interrupted)
+            } else if sys::stdout_reader_gone() {
+                Some(hold::HoldEnd::ReaderGone)
+            } else {
+                None
+            }
+        },
     );
     progress_message(&format!(
         "backlog-probe: {}; every socket closed",
         match end {
             hold::HoldEnd::Interrupted => "interrupted",
             hold::HoldEnd::DeadlineReached => "time is up",
+            hold::HoldEnd::ReaderGone => "stdout was closed",
         }
     ));
     ExitCode::SUCCESS
+}
+
+/// Why the listener could not be held, naming the limit that stopped the fill where one did.
+fn hold_error_text(error: &hold::HoldError) -> String {
+    match error {
+        hold::HoldError::NotFull(fill) => match fill_cut(fill) {
+            Some(FillCut::FdLimit(limit)) => format!(
+                "the file-descriptor limit {} (hard {}) let the fill hold {} descriptors: it stopped after {} connections, before the queue was full; raise it with `ulimit -n` or lower --backlog",
+                limit.soft, limit.hard, limit.descriptors, fill.queue_length
+            ),
+            _ => format!(
+                "could not fill the queue: {}",
+                fill_cut_text(fill).unwrap_or_else(|| fill.stop.as_str().to_string())
+            ),
+        },
+        other => other.to_string(),
+    }
 }

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use super::UsageError;
 use super::output::write_stdout;
 use backlog_probe::export::merge;
-use backlog_probe::report::read::read_report;
+use backlog_probe::report::read::{DEFAULT_MAX_INPUT_BYTES, read_report};
 
 /// Output format of `merge`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -28,6 +28,12 @@ pub struct MergeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: MergeFormat,
+
+    /// Refuse a report file larger than this many bytes (reports are regular files; FIFOs and
+    /// devices are refused whatever the size).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_INPUT_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_input_bytes: u64,
 }
 
 /// Read every report and print the comparison.
@@ -35,12 +41,12 @@ pub fn run(args: &MergeArgs) -> Result<(), UsageError> {
     let reports = args
         .reports
         .iter()
-        .map(|path| read_report(path).map_err(|e| UsageError(e.0)))
+        .map(|path| read_report(path, args.max_input_bytes).map_err(|e| UsageError(e.0)))
         .collect::<Result<Vec<_>, _>>()?;
     write_stdout(&match args.format {
         MergeFormat::Markdown => merge::markdown(&reports),
         MergeFormat::Json => backlog_probe::export::json(&reports)
             .map_err(|e| UsageError(format!("cannot write the reports: {e}")))?,
-    });
+    })?;
     Ok(())
 }

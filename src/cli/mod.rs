@@ -10,16 +10,17 @@ mod burst;
 mod docs;
 mod extras;
 mod hold;
+mod interrupt;
 mod merge;
 mod output;
 mod run;
+mod worker;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use backlog_probe::netns::{SysctlRequest, World};
-use backlog_probe::run::workers;
 use output::report_error;
 
 /// Measure what listen(fd, backlog) really does on this OS.
@@ -63,7 +64,7 @@ enum Command {
     /// Internal: run a share of `run`'s cases for a parent `backlog-probe run` (a job as JSON on
     /// stdin, one finished case per line on stdout). See the `run::workers` module.
     #[command(hide = true)]
-    Worker,
+    Worker(worker::WorkerArgs),
 }
 
 /// A problem with the arguments or environment: one line, exit 2.
@@ -95,9 +96,7 @@ pub fn main() -> ExitCode {
         Command::Hold(args) => return hold::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Docs(args) => docs::run(&args),
-        Command::Worker => {
-            workers::serve(std::io::stdin().lock(), std::io::stdout()).map_err(UsageError)
-        }
+        Command::Worker(args) => worker::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,6 +133,7 @@ fn one_line(rendered: &str) -> String {
 mod tests {
     use super::*;
     use backlog_probe::plan::Backlog;
+    use backlog_probe::run::workers;
     use clap::CommandFactory;
 
     #[test]
@@ -144,7 +144,15 @@ mod tests {
     #[test]
     fn the_worker_subcommand_is_the_one_run_starts_and_is_hidden() {
         let cli = Cli::try_parse_from(["backlog-probe", workers::WORKER_SUBCOMMAND]).unwrap();
-        assert!(matches!(cli.command, Command::Worker));
+        assert!(matches!(cli.command, Command::Worker(_)));
+        let cli = Cli::try_parse_from([
+            "backlog-probe",
+            workers::WORKER_SUBCOMMAND,
+            workers::MAX_JOB_BYTES_FLAG,
+            "120",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Worker(_)));
         let help = Cli::command().render_help().to_string();
         assert!(!help.contains("worker"), "{help}");
     }

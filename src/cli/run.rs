@@ -130,6 +130,11 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
                 done.store(0, Ordering::Relaxed);
             }
         }
+        run::RunEvent::ThreadsShort(shortfall) => {
+            if !args.quiet {
+                progress_message(&format!("backlog-probe: {shortfall}"));
+            }
+        }
         run::RunEvent::Spread {
             workers,
             budget_per_process,
@@ -166,7 +171,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
             "backlog-probe: the {} s deadline ended {} case(s) early: {}",
             args.deadline.unwrap_or(0),
             cut_short.len(),
-            cut_short.join(", ")
+            name_some(&cut_short, NAMES_SHOWN)
         ));
     }
     let format = match args.format {
@@ -176,8 +181,21 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     };
     let text = export::render(&report, format)
         .map_err(|e| UsageError(format!("cannot write the report: {e}")))?;
-    write_stdout(&text);
+    write_stdout(&text)?;
     Ok(())
+}
+
+/// How many case names a summary line shows before it only counts the rest.
+const NAMES_SHOWN: usize = 5;
+
+/// `a, b, c` for up to `shown` names, then `a, b, c and 9995 more`: one short line however many
+/// cases a run has.
+fn name_some(names: &[&str], shown: usize) -> String {
+    let mut text = names[..names.len().min(shown)].join(", ");
+    if names.len() > shown {
+        text.push_str(&format!(" and {} more", names.len() - shown));
+    }
+    text
 }
 
 /// `[ 3/14] ipv4_backlog_five   queue      6  dropped  1.2 s`.
@@ -201,4 +219,19 @@ fn progress_line(n: usize, total: usize, case: &CaseReport) -> String {
     }
     line.push_str(&format!("  {:.1} s", case.duration_ms as f64 / 1000.0));
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_some;
+
+    #[test]
+    fn a_summary_names_a_few_and_counts_the_rest() {
+        assert_eq!(name_some(&["a"], 5), "a");
+        assert_eq!(name_some(&["a", "b", "c"], 3), "a, b, c");
+        let many: Vec<String> = (0..10_000).map(|i| format!("case_{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let line = name_some(&many, 5);
+        assert_eq!(line, "case_0, case_1, case_2, case_3, case_4 and 9995 more");
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::classify::extras::queue_was_full;
 use crate::classify::tcp::OverflowKind;
-use crate::export::text::seconds;
+use crate::export::text::{fill_cut_text, seconds};
 use crate::observation::ListenReport;
 use crate::observation::extras::{FillResult, FillStop};
 use crate::report::CaseReport;
@@ -38,8 +38,9 @@ pub(super) fn overflow_text(fill: &FillResult) -> String {
         FillStop::Pending => "next connect() stayed pending".to_string(),
         FillStop::FailedImmediately => format!("next connect() failed at once: {error}"),
         FillStop::FailedInHandshake => format!("next connect() failed in the handshake: {error}"),
-        FillStop::Cap => "cap reached: the queue was not filled".to_string(),
-        FillStop::OutOfResources => format!("the client ran out of resources: {error}"),
+        FillStop::Cap | FillStop::OutOfResources => {
+            format!("not measured: {}", fill_cut_text(fill).unwrap_or_default())
+        }
     }
 }
 

@@ -26,15 +26,13 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-
 use crate::observation::extras::{
     LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
 };
 use crate::plan::Backlog;
 use crate::predict::{self, Limits, OsFamily, Prediction};
 use crate::report::extras::ExtrasReport;
-use crate::report::{CaseReport, Report};
+use crate::report::{CaseReport, Report, read};
 
 /// A report and the file it was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -376,42 +374,65 @@ pub fn render(reports: &[SourcedReport], extras: &[SourcedExtras]) -> Vec<DocFil
     ]
 }
 
-/// Every `{prefix}*.json` in `dir` parsed as `T`, with its file name, sorted by file name.
-fn load_json<T: DeserializeOwned>(
-    dir: &Path,
-    prefix: &str,
-    what: &str,
-) -> Result<Vec<(String, T)>, DocsError> {
+/// Every `{prefix}*.json` entry in `dir`: its name (lossily decoded, for anchors) and its path
+/// (exactly as the directory has it), sorted by name.
+fn names_in(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, DocsError> {
     let entries = fs::read_dir(dir).map_err(|e| {
         DocsError(format!(
             "cannot read report directory {}: {e}",
             dir.display()
         ))
     })?;
-    let mut loaded = Vec::new();
+    let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| DocsError(format!("{}: {e}", dir.display())))?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        if !(file_name.starts_with(prefix) && file_name.ends_with(".json")) {
-            continue;
+        if file_name.starts_with(prefix) && file_name.ends_with(".json") {
+            names.push((file_name, entry.path()));
         }
-        let path = entry.path();
-        let text = fs::read_to_string(&path)
-            .map_err(|e| DocsError(format!("cannot read {}: {e}", path.display())))?;
-        let value: T = serde_json::from_str(&text)
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Every `{prefix}*.json` in `dir` parsed with `parse`, with its file name, sorted by file name.
+/// Each is a bounded input ([`read::open_input`]): a regular file (a FIFO or a symlink to a
+/// device is refused without waiting or reading) of at most `max_bytes`, schema-checked.
+fn load_each<T>(
+    dir: &Path,
+    prefix: &str,
+    max_bytes: u64,
+    what: &str,
+    parse: impl Fn(read::InputFile) -> Result<T, read::ReadError>,
+) -> Result<Vec<(String, T)>, DocsError> {
+    let mut loaded = Vec::new();
+    for (file_name, path) in names_in(dir, prefix)? {
+        let input = read::open_input(&path, max_bytes).map_err(|e| DocsError(e.0))?;
+        let value = parse(input)
             .map_err(|e| DocsError(format!("{} is not {what}: {e}", path.display())))?;
         loaded.push((file_name, value));
     }
-    loaded.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(loaded)
 }
 
-/// Read every `report-*.json` in `dir`, sorted by file name; at least one must exist.
+/// Read every `report-*.json` in `dir`, sorted by file name; at least one must exist. Each file
+/// may be at most [`read::DEFAULT_MAX_INPUT_BYTES`].
 pub fn load_reports(dir: &Path) -> Result<Vec<SourcedReport>, DocsError> {
-    let reports: Vec<SourcedReport> = load_json::<Report>(dir, REPORT_PREFIX, "a report")?
-        .into_iter()
-        .map(|(file_name, report)| SourcedReport { file_name, report })
-        .collect();
+    load_reports_bounded(dir, read::DEFAULT_MAX_INPUT_BYTES)
+}
+
+/// [`load_reports`] with each file at most `max_bytes`.
+pub fn load_reports_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedReport>, DocsError> {
+    let reports: Vec<SourcedReport> = load_each(
+        dir,
+        REPORT_PREFIX,
+        max_bytes,
+        "a report",
+        read::InputFile::report,
+    )?
+    .into_iter()
+    .map(|(file_name, report)| SourcedReport { file_name, report })
+    .collect();
     if reports.is_empty() {
         return Err(DocsError(format!(
             "no report-*.json files in {}",
@@ -422,31 +443,152 @@ pub fn load_reports(dir: &Path) -> Result<Vec<SourcedReport>, DocsError> {
 }
 
 /// Read every `extras-*.json` (an [`ExtrasReport`]) in `dir`, sorted by file name; there may
-/// be none.
+/// be none. Each file may be at most [`read::DEFAULT_MAX_INPUT_BYTES`].
 pub fn load_extras(dir: &Path) -> Result<Vec<SourcedExtras>, DocsError> {
-    Ok(
-        load_json::<ExtrasReport>(dir, EXTRAS_PREFIX, "an extras report")?
-            .into_iter()
-            .map(|(file_name, report)| SourcedExtras { file_name, report })
-            .collect(),
-    )
+    load_extras_bounded(dir, read::DEFAULT_MAX_INPUT_BYTES)
 }
 
-/// Regenerate the docs: read the reports and extras reports in `reports_dir`, write the files
-/// into `out_dir` (created if missing), and return the paths written.
+/// [`load_extras`] with each file at most `max_bytes`.
+pub fn load_extras_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedExtras>, DocsError> {
+    Ok(load_each(
+        dir,
+        EXTRAS_PREFIX,
+        max_bytes,
+        "an extras report",
+        read::InputFile::extras,
+    )?
+    .into_iter()
+    .map(|(file_name, report)| SourcedExtras { file_name, report })
+    .collect())
+}
+
+/// Regenerate the docs: read the reports and extras reports in `reports_dir` (each at most
+/// [`read::DEFAULT_MAX_INPUT_BYTES`]), write the files into `out_dir` (created if missing), and
+/// return the paths written.
 pub fn regenerate(reports_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, DocsError> {
-    let reports = load_reports(reports_dir)?;
-    let extras = load_extras(reports_dir)?;
+    regenerate_bounded(reports_dir, out_dir, read::DEFAULT_MAX_INPUT_BYTES)
+}
+
+/// [`regenerate`] with each input file at most `max_bytes`. The files are replaced all or none
+/// ([`write_all_or_none`]).
+pub fn regenerate_bounded(
+    reports_dir: &Path,
+    out_dir: &Path,
+    max_bytes: u64,
+) -> Result<Vec<PathBuf>, DocsError> {
+    let reports = load_reports_bounded(reports_dir, max_bytes)?;
+    let extras = load_extras_bounded(reports_dir, max_bytes)?;
+    write_all_or_none(out_dir, &render(&reports, &extras))
+}
+
+/// Write `files` into `out_dir` (created if missing) all or none, and return their paths.
+///
+/// Every file is first written in full to a temporary file beside its target (a new name, so
+/// nothing is written through a symlink planted in `out_dir`); only when all of them are
+/// written does each replace its target by `rename`, which replaces a symlink itself rather
+/// than what it points to. A failed write (a full disk) leaves every target as it was; a rename
+/// that fails after others succeeded puts those back from the copies kept aside.
+pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBuf>, DocsError> {
+    use std::io::Write as _;
     fs::create_dir_all(out_dir)
         .map_err(|e| DocsError(format!("cannot create {}: {e}", out_dir.display())))?;
-    let mut written = Vec::new();
-    for file in render(&reports, &extras) {
-        let path = out_dir.join(file.path);
-        fs::write(&path, &file.contents)
-            .map_err(|e| DocsError(format!("cannot write {}: {e}", path.display())))?;
-        written.push(path);
+    let temporary = |name: &str, role: &str| {
+        let prefix = format!(".{name}.{role}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        // The pages are read like any other file, not only by their owner.
+        if let Some(permissions) = crate::sys::readable_file_permissions() {
+            builder.permissions(permissions);
+        }
+        builder.tempfile_in(out_dir)
+    };
+    let mut staged = Vec::with_capacity(files.len());
+    for file in files {
+        let target = out_dir.join(file.path);
+        // A directory where a page goes is never moved aside: refused before anything changes.
+        if fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
+            return Err(DocsError(format!(
+                "cannot replace {}: it is a directory (nothing replaced)",
+                target.display()
+            )));
+        }
+        let cannot = |e: std::io::Error| {
+            DocsError(format!(
+                "cannot write {}: {e} (nothing replaced)",
+                target.display()
+            ))
+        };
+        let mut temp = temporary(file.path, "new").map_err(cannot)?;
+        temp.write_all(file.contents.as_bytes())
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(cannot)?;
+        staged.push((target, temp));
     }
-    Ok(written)
+    // The old targets are kept aside until every new file is in place: a hard link where the
+    // target is a regular file (so it never goes missing), a rename where it is anything else.
+    let mut replaced: Vec<(PathBuf, Option<tempfile::TempPath>)> = Vec::new();
+    let undo = |replaced: Vec<(PathBuf, Option<tempfile::TempPath>)>| {
+        for (target, old) in replaced.into_iter().rev() {
+            match old {
+                Some(old) => {
+                    let _ = fs::rename(&old, &target);
+                    let _ = old.keep();
+                }
+                None => {
+                    let _ = fs::remove_file(&target);
+                }
+            }
+        }
+    };
+    for (target, temp) in staged {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let kept = match fs::symlink_metadata(&target) {
+            Err(_) => Ok(None),
+            Ok(meta) => temporary(&name, "old").and_then(|old| {
+                let old = old.into_temp_path();
+                if meta.is_file() {
+                    // A copy where the file system has no hard links.
+                    fs::remove_file(&old).and_then(|()| {
+                        fs::hard_link(&target, &old)
+                            .or_else(|_| fs::copy(&target, &old).map(|_| ()))
+                    })
+                } else {
+                    fs::rename(&target, &old)
+                }
+                .map(|()| Some(old))
+            }),
+        };
+        let kept = match kept {
+            Ok(kept) => kept,
+            Err(e) => {
+                undo(replaced);
+                return Err(DocsError(format!(
+                    "cannot replace {}: {e} (nothing replaced)",
+                    target.display()
+                )));
+            }
+        };
+        if let Err(e) = temp.persist(&target) {
+            if let Some(old) = &kept {
+                // A target moved aside goes back before the others are undone.
+                if !fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
+                    let _ = fs::rename(old, &target);
+                }
+            }
+            undo(replaced);
+            return Err(DocsError(format!(
+                "cannot replace {}: {} (nothing replaced)",
+                target.display(),
+                e.error
+            )));
+        }
+        replaced.push((target, kept));
+    }
+    // Every file is in place: the copies kept aside go (TempPath removes them on drop).
+    Ok(replaced.into_iter().map(|(target, _)| target).collect())
 }
 
 #[cfg(test)]

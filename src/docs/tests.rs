@@ -479,6 +479,7 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
                 queue_length: 128,
                 stop: FillStop::FailedInHandshake,
                 os_error: None,
+                fd_limit: None,
             });
         }
     }

@@ -15,6 +15,10 @@ use crate::sys::{self, FdLimit};
 /// pipes.
 const MARGIN: usize = 64;
 
+/// What a process that runs one experiment at a time keeps back ([`solo_budget`]): stdio, the
+/// signal handler's pipe, a child's pipes (python3), a runtime's poller (tokio).
+const SOLO_MARGIN: usize = 16;
+
 /// Descriptors an experiment needs besides its clients: the listener, the pending client, one
 /// accepted socket at a time, and slack.
 pub(crate) const OVERHEAD: usize = 8;
@@ -61,9 +65,15 @@ impl FdBudget {
 
     /// A budget of what the process can spare under `limit`.
     pub fn for_limit(limit: FdLimit) -> Self {
+        Self::for_limit_keeping(limit, MARGIN)
+    }
+
+    /// A budget of what the process can spare under `limit` when `margin` descriptors are kept
+    /// back for everything else.
+    pub fn for_limit_keeping(limit: FdLimit, margin: usize) -> Self {
         let total = usize::try_from(limit.soft)
             .unwrap_or(usize::MAX)
-            .saturating_sub(MARGIN);
+            .saturating_sub(margin);
         FdBudget {
             limit: Some(limit),
             ..FdBudget::new(total)
@@ -91,18 +101,25 @@ impl FdBudget {
     }
 
     fn take(&self, n: usize, wait: Duration) -> bool {
+        self.take_between(n, n, wait).is_some()
+    }
+
+    /// Take at least `least` and at most `most` descriptors (as many as are free, up to
+    /// `most`), waiting up to `wait` for `least` to be free. `None` if `least` never is.
+    fn take_between(&self, least: usize, most: usize, wait: Duration) -> Option<usize> {
+        let most = most.max(least);
         let Some(total) = self.total else {
-            return true;
+            return Some(most);
         };
-        if n > total {
-            return false;
+        if least > total {
+            return None;
         }
         let deadline = Instant::now() + wait;
         let mut in_use = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
-        while *in_use + n > total {
+        while *in_use + least > total {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return false;
+                return None;
             }
             in_use = self
                 .freed
@@ -110,8 +127,9 @@ impl FdBudget {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        *in_use += n;
-        true
+        let taken = most.min(total - *in_use);
+        *in_use += taken;
+        Some(taken)
     }
 
     fn give_back(&self, n: usize) {
@@ -135,17 +153,26 @@ impl<'a> Reservation<'a> {
         self.held
     }
 
-    /// Make sure at least `needed` descriptors are held, growing by `step` at a time and waiting
-    /// up to `wait` for each step. False if the budget cannot provide them.
+    /// Make sure at least `needed` descriptors are held, growing by up to `step` at a time (by
+    /// less when less is free, so the last descriptors of a budget are used rather than waited
+    /// for) and waiting up to `wait` for what is missing. False if the budget cannot provide
+    /// them.
     pub fn ensure(&mut self, needed: usize, step: usize, wait: Duration) -> bool {
-        while self.held < needed {
-            let grow = step.max(needed - self.held);
-            if !self.budget.take(grow, wait) {
-                return false;
-            }
-            self.held += grow;
+        if self.held >= needed {
+            return true;
         }
-        true
+        // More than the whole budget never becomes free: no use waiting for it.
+        if self.budget.total.is_some_and(|total| needed > total) {
+            return false;
+        }
+        let missing = needed - self.held;
+        match self.budget.take_between(missing, step, wait) {
+            Some(taken) => {
+                self.held += taken;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -160,6 +187,17 @@ pub fn process_budget() -> &'static FdBudget {
     static BUDGET: OnceLock<FdBudget> = OnceLock::new();
     BUDGET.get_or_init(|| match sys::fd_limit() {
         Some(limit) => FdBudget::for_limit(limit),
+        None => FdBudget::unlimited(),
+    })
+}
+
+/// The budget of a process that runs one experiment at a time and opens little else (`hold`,
+/// `extras`): its descriptor limit less a small margin, so `hold --backlog 5` works under
+/// `ulimit -n 30`. A process uses this or [`process_budget`], never both.
+pub fn solo_budget() -> &'static FdBudget {
+    static BUDGET: OnceLock<FdBudget> = OnceLock::new();
+    BUDGET.get_or_init(|| match sys::fd_limit() {
+        Some(limit) => FdBudget::for_limit_keeping(limit, SOLO_MARGIN),
         None => FdBudget::unlimited(),
     })
 }
@@ -191,6 +229,25 @@ mod tests {
         assert!(r.ensure(50, 16, Duration::ZERO));
         assert!(r.held() >= 50);
         assert!(!r.ensure(101, 16, Duration::ZERO));
+    }
+
+    #[test]
+    fn growth_takes_the_last_free_descriptors_instead_of_waiting_for_a_whole_step() {
+        let budget = FdBudget::new(20);
+        let _other = budget.reserve(5, Duration::ZERO).unwrap();
+        let mut r = budget.reserve(10, Duration::ZERO).unwrap();
+        // 5 are free: a step of 256 is cut to them, at once.
+        let started = Instant::now();
+        assert!(r.ensure(12, 256, Duration::from_secs(30)));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(r.held(), 15);
+        assert!(!r.ensure(16, 256, Duration::ZERO));
+        // Beyond the whole budget: refused at once, however long the caller would wait.
+        let started = Instant::now();
+        assert!(!r.ensure(21, 256, Duration::from_secs(30)));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        drop(r);
+        assert!(budget.reserve(15, Duration::ZERO).is_some());
     }
 
     #[test]

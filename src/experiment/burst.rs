@@ -26,7 +26,7 @@
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::Barrier;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -137,6 +137,78 @@ fn drain_peers(listener: &Socket, deadline: Instant) -> Vec<SocketAddr> {
     peers
 }
 
+/// The signal the connect threads wait for: go (every thread started) or stop (one could not
+/// start, so the burst is off). Unlike a `Barrier` sized in advance, it never waits for a thread
+/// that was never started.
+struct StartGate {
+    decision: Mutex<Option<bool>>,
+    decided: Condvar,
+}
+
+impl StartGate {
+    fn new() -> Self {
+        StartGate {
+            decision: Mutex::new(None),
+            decided: Condvar::new(),
+        }
+    }
+
+    /// Release every waiting thread: `go` true to connect, false to return at once.
+    fn open(&self, go: bool) {
+        *self.decision.lock().unwrap_or_else(|p| p.into_inner()) = Some(go);
+        self.decided.notify_all();
+    }
+
+    /// Wait for [`StartGate::open`]; true means go.
+    fn wait(&self) -> bool {
+        let mut decision = self.decision.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(go) = *decision {
+                return go;
+            }
+            decision = self
+                .decided
+                .wait(decision)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Start one connect thread per share of `clients`, then release them together. `Err` is the
+/// error of the first thread that could not start: the threads already started are released
+/// without connecting, so nothing waits for a thread that does not exist.
+fn connect_all(
+    clients: &mut [Client],
+    target: &socket2::SockAddr,
+) -> Result<Instant, std::io::Error> {
+    let threads = CONNECT_THREADS.min(clients.len()).max(1);
+    let chunk = clients.len().div_ceil(threads).max(1);
+    let gate = StartGate::new();
+    std::thread::scope(|scope| {
+        for share in clients.chunks_mut(chunk) {
+            let gate = &gate;
+            let started = std::thread::Builder::new()
+                .name("burst-connect".into())
+                .spawn_scoped(scope, move || {
+                    if !gate.wait() {
+                        return;
+                    }
+                    let started = Instant::now();
+                    for client in share {
+                        start_connect(client, target, started);
+                    }
+                });
+            if let Err(error) = started {
+                gate.open(false);
+                return Err(error);
+            }
+        }
+        let burst_started = Instant::now();
+        gate.open(true);
+        Ok(burst_started)
+    })
+}
+
 /// Run one burst, with descriptors from `budget`.
 pub fn run_burst(spec: BurstSpec, budget: &FdBudget) -> BurstObservation {
     let started = Instant::now();
@@ -192,27 +264,14 @@ pub fn run_burst(spec: BurstSpec, budget: &FdBudget) -> BurstObservation {
         })
         .collect();
 
-    let burst_started = {
-        let threads = CONNECT_THREADS.min(clients.len()).max(1);
-        let chunk = clients.len().div_ceil(threads).max(1);
-        let barrier = Barrier::new(clients.chunks(chunk).len() + 1);
-        let target = &listener.address;
-        let mut burst_started = Instant::now();
-        std::thread::scope(|scope| {
-            for share in clients.chunks_mut(chunk) {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    barrier.wait();
-                    let started = Instant::now();
-                    for client in share {
-                        start_connect(client, target, started);
-                    }
-                });
-            }
-            barrier.wait();
-            burst_started = Instant::now();
-        });
-        burst_started
+    let burst_started = match connect_all(&mut clients, &listener.address) {
+        Ok(started) => started,
+        Err(error) => {
+            obs.setup_error = Some((BurstSetupStep::Threads, Some(os_error_of(&error))));
+            drop(clients);
+            drop(listener);
+            return finish(obs);
+        }
     };
 
     // Watch for the settle window.

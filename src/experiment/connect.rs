@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::budget::{BUDGET_WAIT, FdBudget, OVERHEAD, Reservation};
-use crate::observation::extras::{FillResult, FillStop};
+use crate::observation::extras::{FillLimit, FillResult, FillStop};
 use crate::observation::tcp::{ConnectStage, FillEnd};
 use crate::os_error::{OsError, os_error_of};
 use crate::sys::{self, KernelQueue};
@@ -658,6 +658,14 @@ pub fn fill_held<'a>(
     cap: u32,
     budget: &'a FdBudget,
 ) -> HeldFill<'a> {
+    // What the process's descriptor limit allowed this fill, for a fill it stopped.
+    let limited = |descriptors: usize| {
+        budget.limit().map(|limit| FillLimit {
+            soft: limit.soft,
+            hard: limit.hard,
+            descriptors: descriptors as u64,
+        })
+    };
     let Some(mut reservation) = budget.reserve(descriptor_estimate(view, cap, budget), BUDGET_WAIT)
     else {
         return HeldFill {
@@ -665,12 +673,21 @@ pub fn fill_held<'a>(
                 queue_length: 0,
                 stop: FillStop::OutOfResources,
                 os_error: None,
+                fd_limit: limited(0),
             },
             clients: Vec::new(),
             _reservation: None,
         };
     };
     let filled = fill(target, ty, &mut View::of(view), cap, None, &mut reservation);
+    // The budget refused another client (no error), or socket() ran out of descriptors.
+    let fd_limit = match &filled.end {
+        FillEnd::OutOfResources { error: None, .. } => limited(reservation.held()),
+        FillEnd::OutOfResources {
+            error: Some(error), ..
+        } if error.code >= 0 && sys::is_fd_exhausted(error.code) => limited(reservation.held()),
+        _ => None,
+    };
     let (stop, os_error) = match filled.end {
         FillEnd::Pending { .. } => (FillStop::Pending, None),
         FillEnd::Failed {
@@ -689,6 +706,7 @@ pub fn fill_held<'a>(
             queue_length: filled.clients.len() as u32,
             stop,
             os_error,
+            fd_limit,
         },
         clients: filled.clients,
         _reservation: Some(reservation),

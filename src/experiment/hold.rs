@@ -118,22 +118,25 @@ pub fn full_listener(
 /// How a hold ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoldEnd {
-    /// Ctrl-C (or SIGTERM).
+    /// Ctrl-C (or SIGTERM, SIGHUP).
     Interrupted,
     /// The `--for` deadline passed.
     DeadlineReached,
+    /// Whoever read the address went away (`hold | head -c 1`).
+    ReaderGone,
 }
 
-/// Keep `full` open until `interrupted()` turns true or `deadline` passes, then close it.
+/// Keep `full` open until `stop()` names a reason to end or `deadline` passes, then close it.
+/// `stop` is polled every 50 ms.
 pub fn hold_until(
     full: FullListener<'_>,
     deadline: Option<Duration>,
-    interrupted: &dyn Fn() -> bool,
+    stop: &dyn Fn() -> Option<HoldEnd>,
 ) -> HoldEnd {
     let started = Instant::now();
     let end = loop {
-        if interrupted() {
-            break HoldEnd::Interrupted;
+        if let Some(end) = stop() {
+            break end;
         }
         if deadline.is_some_and(|d| started.elapsed() >= d) {
             break HoldEnd::DeadlineReached;

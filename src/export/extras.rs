@@ -2,13 +2,16 @@
 
 use std::fmt::Write;
 
-use super::text::listen_text;
+use super::text::{fill_cut_text, listen_text};
 use crate::observation::extras::{FillResult, MeasureStatus};
 use crate::report::extras::ExtrasReport;
 
 fn fill_text(fill: Option<&FillResult>) -> String {
     match fill {
         None => "-".to_string(),
+        Some(fill) if fill_cut_text(fill).is_some() => {
+            format!("not measured: {}", fill_cut_text(fill).unwrap_or_default())
+        }
         Some(fill) => {
             let mut text = format!("queue {} then {}", fill.queue_length, fill.stop.as_str());
             if let Some(error) = &fill.os_error {
@@ -34,12 +37,16 @@ pub fn render(report: &ExtrasReport) -> String {
     }
     out.push_str("\n## Unix-domain listeners\n");
     for case in &report.unix_domain {
+        let mut listen = listen_text(&case.listen);
+        if let Some(detail) = &case.detail {
+            let _ = write!(listen, " ({detail})");
+        }
         let _ = writeln!(
             out,
             "{:<9}  listen({})  {}  {}  accepted {}",
             case.socket_type.as_str(),
             case.backlog,
-            listen_text(&case.listen),
+            listen,
             fill_text(case.fill.as_ref()),
             case.accepted
         );

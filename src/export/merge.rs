@@ -1,6 +1,7 @@
 //! Cross-OS comparison (`backlog-probe merge`): several reports (one per runner) in one table.
 //! Pure: reports in, text out.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::report::{CaseReport, Report};
@@ -37,18 +38,28 @@ fn cell(case: &CaseReport) -> String {
     text
 }
 
-/// Rows keyed by (family, label), in order of first appearance across the reports.
-fn row_keys(reports: &[Report]) -> Vec<(String, String)> {
-    let mut keys: Vec<(String, String)> = Vec::new();
+/// A row: (family, backlog label).
+type RowKey<'a> = (&'a str, &'a str);
+
+/// Rows keyed by (family, label), in order of first appearance across the reports, and for each
+/// report the first case of every row it has: one pass over every case, with hash lookups, so
+/// the merge stays linear in the number of cases.
+fn rows(reports: &[Report]) -> (Vec<RowKey<'_>>, Vec<HashMap<RowKey<'_>, &CaseReport>>) {
+    let mut keys: Vec<RowKey<'_>> = Vec::new();
+    let mut seen: HashSet<RowKey<'_>> = HashSet::new();
+    let mut per_report = Vec::with_capacity(reports.len());
     for report in reports {
+        let mut cases: HashMap<RowKey<'_>, &CaseReport> = HashMap::new();
         for case in &report.cases {
-            let key = (case.family.to_string(), case.label.clone());
-            if !keys.contains(&key) {
+            let key = (case.family.as_str(), case.label.as_str());
+            cases.entry(key).or_insert(case);
+            if seen.insert(key) {
                 keys.push(key);
             }
         }
+        per_report.push(cases);
     }
-    keys
+    (keys, per_report)
 }
 
 /// A Markdown comparison: one row per (family, backlog label), one column per report; each cell
@@ -59,15 +70,14 @@ pub fn markdown(reports: &[Report]) -> String {
     let titles: Vec<String> = reports.iter().map(report_title).collect();
     writeln!(out, "| family | backlog | {} |", titles.join(" | ")).ok();
     writeln!(out, "|---|---|{}", "---|".repeat(reports.len())).ok();
-    for (family, label) in row_keys(reports) {
-        let cells: Vec<String> = reports
+    let (keys, per_report) = rows(reports);
+    for (family, label) in keys {
+        let cells: Vec<String> = per_report
             .iter()
-            .map(|report| {
-                report
-                    .cases
-                    .iter()
-                    .find(|c| c.family.as_str() == family && c.label == label)
-                    .map_or_else(|| "not run".to_string(), cell)
+            .map(|cases| {
+                cases
+                    .get(&(family, label))
+                    .map_or_else(|| "not run".to_string(), |case| cell(case))
             })
             .collect();
         writeln!(out, "| {family} | {label} | {} |", cells.join(" | ")).ok();
@@ -93,7 +103,11 @@ mod tests {
 
     fn fixture(name: &str) -> Report {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-        crate::report::read::read_report(std::path::Path::new(&path)).unwrap()
+        crate::report::read::read_report(
+            std::path::Path::new(&path),
+            crate::report::read::DEFAULT_MAX_INPUT_BYTES,
+        )
+        .unwrap()
     }
 
     #[test]

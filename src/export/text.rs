@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 
+use crate::classify::extras::{FillCut, fill_cut};
 use crate::classify::tcp::{LateCompletion, LateKind};
 use crate::observation::ListenReport;
+use crate::observation::extras::FillResult;
 
 /// A Markdown table cell: a `|` would end the cell.
 pub fn escape(cell: &str) -> String {
@@ -48,6 +50,28 @@ pub fn align_columns<S: AsRef<str>>(rows: &[Vec<S>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What stopped a fill before its queue was full, in words, or `None` for a measured queue:
+/// `the fd limit 30 (hard 30) stopped the fill after 6 connections (14 descriptors held)`.
+/// Every renderer says this instead of a queue length, so a limit is never read as a
+/// measurement.
+pub fn fill_cut_text(fill: &FillResult) -> Option<String> {
+    let after = fill.queue_length;
+    let error = fill
+        .os_error
+        .as_ref()
+        .map_or_else(String::new, |e| format!(": {e}"));
+    Some(match fill_cut(fill)? {
+        FillCut::FdLimit(limit) => format!(
+            "the fd limit {} (hard {}) stopped the fill after {after} connections ({} descriptors held{error})",
+            limit.soft, limit.hard, limit.descriptors
+        ),
+        FillCut::Cap => format!("the harness's cap stopped the fill after {after} connections"),
+        FillCut::OutOfResources => {
+            format!("the harness ran out of resources after {after} connections{error}")
+        }
+    })
 }
 
 /// Pretty JSON with a trailing newline: the one JSON writer of every report. The error is

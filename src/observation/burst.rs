@@ -98,6 +98,10 @@ pub enum BurstSetupStep {
     Listen,
     /// The process could not set aside a descriptor for every client at once.
     FdBudget,
+    /// A connect thread could not be started (a thread or process limit such as `ulimit -u` or
+    /// a container's pids limit, or too little address space for its stack): no client
+    /// connected.
+    Threads,
 }
 
 impl From<super::SetupStage> for BurstSetupStep {
@@ -111,13 +115,14 @@ impl From<super::SetupStage> for BurstSetupStep {
 }
 
 impl BurstSetupStep {
-    /// The wire name (`socket`, `bind`, `listen`, `fd_budget`).
+    /// The wire name (`socket`, `bind`, `listen`, `fd_budget`, `threads`).
     pub fn as_str(self) -> &'static str {
         match self {
             BurstSetupStep::Socket => "socket",
             BurstSetupStep::Bind => "bind",
             BurstSetupStep::Listen => "listen",
             BurstSetupStep::FdBudget => "fd_budget",
+            BurstSetupStep::Threads => "threads",
         }
     }
 }

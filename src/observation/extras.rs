@@ -13,8 +13,7 @@ use crate::sys::KernelQueue;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FillStop {
-    /// The cap (the descriptor budget, or the caller's) was reached first: the queue was not
-    /// filled.
+    /// The caller's cap on clients was reached first: the queue was not filled.
     Cap,
     /// The next connect stayed pending: neither completed nor failed within the deadline.
     Pending,
@@ -22,7 +21,9 @@ pub enum FillStop {
     FailedImmediately,
     /// The next connect failed during the handshake (a TCP refusal or reset).
     FailedInHandshake,
-    /// `socket()` failed for a client: out of descriptors or buffers.
+    /// The harness ran out of room for another client before the queue was full: the
+    /// process's descriptor limit (then `fd_limit` says which) or `socket()` failing for lack
+    /// of buffers.
     OutOfResources,
 }
 
@@ -39,6 +40,18 @@ impl FillStop {
     }
 }
 
+/// The descriptor limit that stopped a fill before the listener stopped taking connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillLimit {
+    /// The process's soft RLIMIT_NOFILE when the fill ran (after the harness raised it).
+    pub soft: u64,
+    /// The hard limit.
+    pub hard: u64,
+    /// Descriptors the fill could hold: its share of what the process may open, for its
+    /// clients and the listener's own.
+    pub descriptors: u64,
+}
+
 /// What a fill measured: the raw facts, no timings (they go nowhere near a snapshot).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FillResult {
@@ -48,6 +61,11 @@ pub struct FillResult {
     pub stop: FillStop,
     /// The raw error of the connect (or `socket()`) that stopped it, where there was one.
     pub os_error: Option<OsError>,
+    /// Set when the process's descriptor limit stopped the fill (with `stop`
+    /// `out_of_resources`): then `queue_length` is only how far the fill got. Absent otherwise,
+    /// and in reports written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_limit: Option<FillLimit>,
 }
 
 /// What `listen()` on a bound UDP socket returned.
@@ -102,6 +120,10 @@ pub struct LocalCase {
     /// The kernel's view of the listener after the fill, where the OS has one for Unix-domain
     /// sockets (null on Linux: its view is TCP_INFO).
     pub kernel_queue: Option<KernelQueue>,
+    /// Why the setup failed when the OS gave no error code (the socket path did not fit in a
+    /// Unix-domain address, say). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// One re-listen experiment on an IPv4 loopback TCP listener.

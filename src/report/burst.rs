@@ -6,7 +6,7 @@
 //! `environment` (as in [`crate::report`]), `world` (absent for the host; see
 //! [`crate::netns`]: its counters cover exactly this one burst), `burst` ([`BurstSpec`]:
 //! `family`, `backlog`, `clients`, `deadline_ms`), `setup_error` (null, or the failed step
-//! (`socket`, `bind`, `listen`, `fd_budget`) and its error), `kernel_queue` (at the end of the
+//! (`socket`, `bind`, `listen`, `fd_budget`, `threads`) and its error), `kernel_queue` (at the end of the
 //! settle window), `accepted_total`, `outcomes` (one [`OutcomeSummary`] per outcome seen:
 //! `outcome`, `count`, `p50_ms`, `p99_ms`, `max_ms`), `probes` ([`ProbeSummary`]),
 //! `deadline_hit`, `duration_ms` and `clients` (each client's raw facts and its `outcome`).

@@ -10,7 +10,7 @@
 //! - `udp`: one per family, `{"family", "backlog", "listen"}`; `listen` is the main report's
 //!   `{"ok", "failed_at", "os_error"}` ([`UdpListen`]).
 //! - `unix_domain`: one per socket type (`"stream"`, `"seqpacket"`) and backlog:
-//!   `{"socket_type", "backlog", "listen", "fill", "accepted", "kernel_queue"}`
+//!   `{"socket_type", "backlog", "listen", "fill", "accepted", "kernel_queue", "detail"?}`
 //!   ([`LocalCase`]).
 //! - `relisten`: `{"first_backlog", "second_backlog", "first_listen", "second_listen",
 //!   "kernel_queue", "fill", "accepted"}`
@@ -19,12 +19,17 @@
 //!   `status` one of `measured`, `unsupported`, `skipped`, `failed`
 //!   ([`RuntimeDefault`]).
 //!
-//! Every `fill` is `{"queue_length", "stop", "os_error"}`
+//! Every `fill` is `{"queue_length", "stop", "os_error", "fd_limit"?}`
 //! ([`FillResult`](crate::observation::extras::FillResult)): `stop` is `pending` (the next
 //! connect neither completed nor failed in time), `failed_immediately` (`connect()` returned an
 //! error, as a full Unix-domain queue does on Linux), `failed_in_handshake` (a refusal or
-//! reset), `cap`, or `out_of_resources`. Nothing in it is a timing, so equal systems give equal
-//! JSON.
+//! reset), `cap`, or `out_of_resources`. Only the first three make `queue_length` a measured
+//! queue; after `cap` or `out_of_resources` it is how far the fill got. `fd_limit`
+//! (`{"soft", "hard", "descriptors"}`: the process's descriptor limit and what the fill could
+//! hold) is present only when that limit stopped the fill. A `unix_domain` case may carry a
+//! `detail` (why its setup failed when the OS gave no error code, such as a socket path too
+//! long for `sun_path`). Both are optional additions to version 1: a version-1 reader ignores
+//! them. Nothing in it is a timing, so equal systems give equal JSON.
 
 use serde::{Deserialize, Serialize};
 

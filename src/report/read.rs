@@ -1,9 +1,25 @@
 //! Reading report files back: the JSON must be a backlog-probe report of a schema version this
 //! build understands. Used by `merge` and `docs`, so both accept and reject the same files.
+//!
+//! Input is bounded: only a regular file is read (a FIFO, a device such as `/dev/zero`, a
+//! directory or a symlink to one of them is refused before a byte is read, and opening never
+//! waits for a FIFO's writer), at most [`DEFAULT_MAX_INPUT_BYTES`] unless the caller allows
+//! more (`--max-input-bytes`), and parsed as a stream, so memory follows the report rather than
+//! the file's text.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use super::extras::{EXTRAS_SCHEMA_VERSION, ExtrasReport};
 use super::{Report, SCHEMA_VERSION};
+
+/// The largest input file read unless the caller allows more: 64 MiB. A default run's report is
+/// about 20 KB, and even 10 000 cases stay far below it.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why a report could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,38 +33,254 @@ impl std::fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// Parse one report, checking that it is a backlog-probe report this version understands.
-pub fn parse_report(text: &str) -> Result<Report, ReadError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ReadError(format!("not JSON ({e})")))?;
-    let version = value
-        .get("schema_version")
+/// Counts what passes through and refuses to read past `max` bytes since the start, so a
+/// parser cannot be fed more than the limit however the input grows (a FIFO, `/dev/zero`).
+#[derive(Debug)]
+pub(crate) struct Limited<R> {
+    inner: R,
+    read: u64,
+    max: u64,
+    over: bool,
+}
+
+impl<R> Limited<R> {
+    /// Read at most `max` bytes of `inner`.
+    pub(crate) fn new(inner: R, max: u64) -> Self {
+        Limited {
+            inner,
+            read: 0,
+            max,
+            over: false,
+        }
+    }
+
+    /// True once a read went past the limit (and failed).
+    pub(crate) fn is_over(&self) -> bool {
+        self.over
+    }
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // One byte past the limit is enough to know the input is too large.
+        let room = self.max.saturating_add(1).saturating_sub(self.read);
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.read += n as u64;
+        if self.read > self.max {
+            self.over = true;
+            return Err(io::Error::other("input larger than its limit"));
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Limited<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let at = self.inner.seek(to)?;
+        self.read = at;
+        Ok(at)
+    }
+}
+
+/// The top-level `schema_version`, read without keeping anything else: `Some` only for an object
+/// that has the key.
+struct SchemaProbe(Option<serde_json::Value>);
+
+impl<'de> Deserialize<'de> for SchemaProbe {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Probe;
+        impl<'de> Visitor<'de> for Probe {
+            type Value = SchemaProbe;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SchemaProbe, A::Error> {
+                let mut version = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "schema_version" && version.is_none() {
+                        version = Some(map.next_value::<serde_json::Value>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(SchemaProbe(version))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SchemaProbe, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(SchemaProbe(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<SchemaProbe, E> {
+                Ok(SchemaProbe(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<SchemaProbe, E> {
+                Ok(SchemaProbe(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<SchemaProbe, E> {
+                Ok(SchemaProbe(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<SchemaProbe, E> {
+                Ok(SchemaProbe(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<SchemaProbe, E> {
+                Ok(SchemaProbe(None))
+            }
+            fn visit_unit<E>(self) -> Result<SchemaProbe, E> {
+                Ok(SchemaProbe(None))
+            }
+        }
+        deserializer.deserialize_any(Probe)
+    }
+}
+
+/// A parse error as a reason: the input's own size limit, else serde_json's words.
+fn parse_failure(error: &serde_json::Error, over: bool, max: u64, what: &str) -> ReadError {
+    if over {
+        return ReadError(format!(
+            "larger than the input limit of {max} bytes; raise it with --max-input-bytes"
+        ));
+    }
+    match error.classify() {
+        serde_json::error::Category::Data => ReadError(format!("not {what} ({error})")),
+        _ => ReadError(format!("not JSON ({error})")),
+    }
+}
+
+/// Parse `input` as a `T` whose top-level `schema_version` must be `expected`, in two streaming
+/// passes: the version first (so a report of another version is named as such, not as a
+/// mismatch of fields), then the whole value.
+fn parse_versioned<T: DeserializeOwned, R: Read + Seek>(
+    input: R,
+    max: u64,
+    expected: u32,
+    what: &str,
+) -> Result<T, ReadError> {
+    let mut limited = Limited::new(input, max);
+    let mut reader = BufReader::new(&mut limited);
+    let probe: Result<SchemaProbe, _> = serde_json::from_reader(&mut reader);
+    drop(reader);
+    let version = match probe {
+        Ok(SchemaProbe(version)) => version,
+        Err(e) => return Err(parse_failure(&e, limited.over, max, what)),
+    };
+    let version = version
+        .as_ref()
         .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| ReadError("not a backlog-probe report (no schema_version)".into()))?;
-    if version != u64::from(SCHEMA_VERSION) {
+        .ok_or_else(|| ReadError(format!("not {what} (no schema_version)")))?;
+    if version != u64::from(expected) {
         return Err(ReadError(format!(
-            "schema_version {version} is not the supported {SCHEMA_VERSION}"
+            "schema_version {version} is not the supported {expected}"
         )));
     }
-    serde_json::from_value(value)
-        .map_err(|e| ReadError(format!("not a backlog-probe report ({e})")))
+    limited
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| ReadError(format!("cannot read it again: {e}")))?;
+    let mut reader = BufReader::new(&mut limited);
+    let parsed: Result<T, _> = serde_json::from_reader(&mut reader);
+    drop(reader);
+    parsed.map_err(|e| parse_failure(&e, limited.over, max, what))
 }
 
-/// Read a report file and parse it with [`parse_report`]; the error names the file.
-pub fn read_report(path: &Path) -> Result<Report, ReadError> {
-    let text = read_text(path)?;
-    parse_report(&text).map_err(|e| ReadError(format!("{}: {e}", path.display())))
+const REPORT: &str = "a backlog-probe report";
+const EXTRAS: &str = "a backlog-probe extras report";
+
+/// Parse one report, checking that it is a backlog-probe report this version understands.
+pub fn parse_report(text: &str) -> Result<Report, ReadError> {
+    parse_versioned(
+        io::Cursor::new(text.as_bytes()),
+        u64::MAX,
+        SCHEMA_VERSION,
+        REPORT,
+    )
 }
 
-/// The text of an input file; the error names the file and the raw OS error.
-pub fn read_text(path: &Path) -> Result<String, ReadError> {
-    std::fs::read_to_string(path).map_err(|e| {
+/// Parse one extras report (`backlog-probe extras --format json`), checking its schema version.
+pub fn parse_extras(text: &str) -> Result<ExtrasReport, ReadError> {
+    parse_versioned(
+        io::Cursor::new(text.as_bytes()),
+        u64::MAX,
+        EXTRAS_SCHEMA_VERSION,
+        EXTRAS,
+    )
+}
+
+/// An input file opened for reading: a regular file no larger than its limit.
+#[derive(Debug)]
+pub struct InputFile {
+    file: File,
+    path: PathBuf,
+    max_bytes: u64,
+}
+
+/// Open `path` as an input: it must be (or name, through symlinks) a regular file of at most
+/// `max_bytes`. The error is one line naming the file: it cannot be opened, it is a FIFO, a
+/// device or a directory, or it is too large (and how to allow more).
+pub fn open_input(path: &Path, max_bytes: u64) -> Result<InputFile, ReadError> {
+    let cannot = |e: &io::Error| {
         ReadError(format!(
             "cannot read {}: {}",
             path.display(),
-            crate::os_error::os_error_of(&e)
+            crate::os_error::OsError::from_io(e).map_or_else(|| e.to_string(), |e| e.to_string())
         ))
+    };
+    // Opening does not wait for a FIFO's writer; the type check below refuses it.
+    let file = crate::sys::open_without_blocking(path).map_err(|e| cannot(&e))?;
+    let metadata = file.metadata().map_err(|e| cannot(&e))?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "a FIFO, socket or device"
+        };
+        return Err(ReadError(format!(
+            "{} is not a regular file ({kind}); backlog-probe reads reports from regular files only",
+            path.display()
+        )));
+    }
+    if metadata.len() > max_bytes {
+        return Err(ReadError(format!(
+            "{} is {} bytes, more than the input limit of {max_bytes} bytes; raise it with --max-input-bytes",
+            path.display(),
+            metadata.len()
+        )));
+    }
+    Ok(InputFile {
+        file,
+        path: path.to_path_buf(),
+        max_bytes,
     })
+}
+
+impl InputFile {
+    /// The path it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Parse it as a report (streaming, schema-checked); the error is the bare reason.
+    pub fn report(self) -> Result<Report, ReadError> {
+        parse_versioned(self.file, self.max_bytes, SCHEMA_VERSION, REPORT)
+    }
+
+    /// Parse it as an extras report (streaming, schema-checked); the error is the bare reason.
+    pub fn extras(self) -> Result<ExtrasReport, ReadError> {
+        parse_versioned(self.file, self.max_bytes, EXTRAS_SCHEMA_VERSION, EXTRAS)
+    }
+}
+
+/// Read a report file of at most `max_bytes` ([`open_input`], then [`InputFile::report`]); the
+/// error is one line that names the file.
+pub fn read_report(path: &Path, max_bytes: u64) -> Result<Report, ReadError> {
+    open_input(path, max_bytes)?
+        .report()
+        .map_err(|e| ReadError(format!("{}: {e}", path.display())))
+}
+
+/// Read an extras report file of at most `max_bytes`; the error is one line that names the file.
+pub fn read_extras(path: &Path, max_bytes: u64) -> Result<ExtrasReport, ReadError> {
+    open_input(path, max_bytes)?
+        .extras()
+        .map_err(|e| ReadError(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -63,11 +295,45 @@ mod tests {
             ("[]", "no schema_version"),
             ("{\"schema_version\": 99}", "schema_version 99"),
             ("{\"schema_version\": 1}", "not a backlog-probe report"),
+            ("\u{0}", "not JSON"),
+            ("1 2", "not JSON"),
             ("{\"schema_version\": \"1\"}", "no schema_version"),
         ] {
             let err = parse_report(text).unwrap_err();
             assert!(err.0.contains(expected), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn extras_reports_are_schema_checked_too() {
+        let text = include_str!("../../tests/fixtures/extras-linux.json");
+        assert!(parse_extras(text).is_ok());
+        let other = text.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+        assert_ne!(other, text);
+        let err = parse_extras(&other).unwrap_err();
+        assert!(
+            err.0.contains("schema_version 2 is not the supported 1"),
+            "{err}"
+        );
+        // A main report is not an extras report, and the other way round.
+        let report = include_str!("../../tests/fixtures/report-linux.json");
+        assert!(parse_extras(report).is_err());
+        assert!(parse_report(text).is_err());
+    }
+
+    #[test]
+    fn a_stream_past_its_limit_is_named_as_such() {
+        let mut text = include_str!("../../tests/fixtures/report-linux.json").to_string();
+        let limit = text.len() as u64;
+        assert!(
+            parse_versioned::<Report, _>(io::Cursor::new(text.as_bytes()), limit, 1, REPORT)
+                .is_ok()
+        );
+        // Trailing whitespace keeps it valid JSON, so only the limit can refuse it.
+        text.push_str("   ");
+        let err = parse_versioned::<Report, _>(io::Cursor::new(text.as_bytes()), limit, 1, REPORT)
+            .unwrap_err();
+        assert!(err.0.contains("larger than the input limit"), "{err}");
     }
 
     /// Fuzz-style: truncations, byte flips and spliced junk of a real report are read or

@@ -18,11 +18,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::environment::Environment;
-use crate::experiment::budget::process_budget;
+use crate::experiment::budget::{FdBudget, process_budget};
 use crate::experiment::{burst, extras, tcp};
 use crate::netns::World;
 use crate::observation::burst::BurstSpec;
 use crate::observation::tcp::{Observation, Setup};
+use crate::os_error::{OsError, os_error_of};
 use crate::plan::{CaseSpec, Settings};
 use crate::report::burst::BurstReport;
 use crate::report::extras::ExtrasReport;
@@ -47,44 +48,97 @@ pub enum Fanout<'a> {
     },
 }
 
+/// Fewer threads than planned could be started (a thread or process limit such as `ulimit -u`
+/// or a container's pids limit, or too little address space for their stacks). Nothing is lost:
+/// the threads that did start, and the calling thread, run every case; fewer run at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadShortfall {
+    /// Threads running cases, the calling thread included.
+    pub running: usize,
+    /// Threads the run wanted.
+    pub wanted: usize,
+    /// The error of the first thread that could not start.
+    pub error: OsError,
+}
+
+impl std::fmt::Display for ThreadShortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "could start only {} of {} case threads ({}): the cases run {} at a time",
+            self.running, self.wanted, self.error, self.running
+        )
+    }
+}
+
+/// What [`run_cases`] returns: one observation per spec, in plan order, and whether it had to
+/// make do with fewer threads.
+#[derive(Debug, Clone)]
+pub struct CasesRun {
+    /// One per spec, in plan order.
+    pub observations: Vec<Observation>,
+    /// Set when not every planned thread could start.
+    pub shortfall: Option<ThreadShortfall>,
+}
+
 /// Run every case in this process; cases run concurrently, the connects inside a case stay
 /// sequential. `on_done` is called from worker threads with the case's index as each case
-/// finishes (for progress output).
+/// finishes (for progress output). Thread starts are fallible: the calling thread runs cases
+/// too, so every case runs even when no other thread can start.
 pub fn run_cases(
     specs: &[CaseSpec],
     settings: &Settings,
     on_done: &(dyn Fn(usize, &Observation) + Sync),
-) -> Vec<Observation> {
+) -> CasesRun {
     let budget = process_budget();
     let deadline = settings
         .deadline_ms
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Observation>>> = Mutex::new(vec![None; specs.len()]);
-    let threads = specs.len().clamp(1, MAX_CONCURRENT_CASES);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(spec) = specs.get(index) else { break };
-                    let obs = if deadline.is_some_and(|d| Instant::now() >= d) {
-                        Observation::empty(*spec, Setup::NotRun)
-                    } else {
-                        tcp::run_case_until(*spec, settings, budget, deadline)
-                    };
-                    on_done(index, &obs);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(obs);
-                }
-            });
+    let wanted = specs.len().clamp(1, MAX_CONCURRENT_CASES);
+    let work = || {
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(spec) = specs.get(index) else { break };
+            let obs = if deadline.is_some_and(|d| Instant::now() >= d) {
+                Observation::empty(*spec, Setup::NotRun)
+            } else {
+                tcp::run_case_until(*spec, settings, budget, deadline)
+            };
+            on_done(index, &obs);
+            results.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(obs);
         }
+    };
+    let shortfall = std::thread::scope(|scope| {
+        let mut shortfall = None;
+        // The calling thread is the last of the `wanted` threads.
+        for started in 0..wanted - 1 {
+            let spawned = std::thread::Builder::new()
+                .name("case".into())
+                .spawn_scoped(scope, work);
+            if let Err(error) = spawned {
+                shortfall = Some(ThreadShortfall {
+                    running: started + 1,
+                    wanted,
+                    error: os_error_of(&error),
+                });
+                break;
+            }
+        }
+        work();
+        shortfall
     });
-    results
+    let observations = results
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .into_iter()
         .flatten()
-        .collect()
+        .collect();
+    CasesRun {
+        observations,
+        shortfall,
+    }
 }
 
 /// What a run tells its caller while it goes (for progress output).
@@ -107,6 +161,9 @@ pub enum RunEvent<'a> {
         /// Runs in all.
         runs: u32,
     },
+    /// Fewer threads than planned could start in this process; every case still runs, fewer
+    /// at once.
+    ThreadsShort(&'a ThreadShortfall),
 }
 
 /// Run the whole matrix `settings.repeat` times (once without it) and report the first run,
@@ -165,21 +222,32 @@ pub fn run_report(
         });
     }
     // Detecting the environment may start a program (os_info runs lsb_release), so it runs
-    // beside the cases rather than before them.
+    // beside the cases rather than before them; where no thread can start for it, after them.
     let (environment, cases) = std::thread::scope(|scope| {
-        let environment = scope.spawn(Environment::detect);
+        let environment = std::thread::Builder::new()
+            .name("environment".into())
+            .spawn_scoped(scope, Environment::detect)
+            .ok();
         let cases = match &split {
             Some((program, groups)) => {
                 workers::run_in_workers(program, specs, settings, groups, on_done)
             }
-            None => run_cases(specs, settings, &|_, obs| {
-                on_done(&CaseReport::from_observation(obs));
-            })
-            .iter()
-            .map(CaseReport::from_observation)
-            .collect(),
+            None => {
+                let run = run_cases(specs, settings, &|_, obs| {
+                    on_done(&CaseReport::from_observation(obs));
+                });
+                if let Some(shortfall) = &run.shortfall {
+                    on_event(RunEvent::ThreadsShort(shortfall));
+                }
+                run.observations
+                    .iter()
+                    .map(CaseReport::from_observation)
+                    .collect()
+            }
         };
-        let environment = environment.join().unwrap_or_else(|_| Environment::detect());
+        let environment = environment
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or_else(Environment::detect);
         (environment, cases)
     });
     let mut report = Report {
@@ -230,9 +298,17 @@ pub fn burst_report(spec: BurstSpec, world: Option<World>) -> BurstReport {
     BurstReport::new(observation, environment, world)
 }
 
-/// Run every extra experiment and build their report.
+/// Run every extra experiment and build their report, with descriptors from the process's
+/// shared budget.
 pub fn extras_report() -> ExtrasReport {
-    let measured = extras::run_extras(process_budget());
+    extras_report_with(process_budget())
+}
+
+/// Run every extra experiment with descriptors from `budget` and build their report. The
+/// `extras` command passes [`solo_budget`](crate::experiment::budget::solo_budget): it runs
+/// one experiment at a time in a process that opens little else.
+pub fn extras_report_with(budget: &FdBudget) -> ExtrasReport {
+    let measured = extras::run_extras(budget);
     ExtrasReport::new(measured, Environment::detect())
 }
 

@@ -15,6 +15,12 @@
 //! and writes the lines. A worker that crashes, or outlives the run's ceiling and is killed,
 //! leaves its unreported cases `lost` (overflow `inconclusive`, with the reason): never a
 //! guessed number.
+//!
+//! A worker dies with its parent: on Linux the kernel kills it (`PR_SET_PDEATHSIG`, asked for
+//! by the worker; each worker is started from a thread that waits for it, so the "parent
+//! thread" the kernel watches lives as long as the worker), and everywhere the worker's
+//! command polls for its stdout pipe closing and, on Unix, for its parent id changing (the
+//! parent passes its id in [`PARENT_ENV`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -25,11 +31,21 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::observation::tcp::{Observation, Setup};
+use crate::os_error::os_error_of;
 use crate::plan::{CaseSpec, Settings};
 use crate::report::CaseReport;
+use crate::report::read::Limited;
 
 /// The hidden subcommand a worker process runs.
 pub const WORKER_SUBCOMMAND: &str = "worker";
+
+/// The worker's option for the size of its job: the parent passes the exact length of the job it
+/// writes, so a worker never reads more.
+pub const MAX_JOB_BYTES_FLAG: &str = "--max-input-bytes";
+
+/// The environment variable through which a parent names itself (its process id) to its
+/// workers, so a worker can tell that it was orphaned (its parent id changed).
+pub const PARENT_ENV: &str = "BACKLOG_PROBE_PARENT_PID";
 
 /// The default for `run --workers`: at most this many worker processes. Beyond it, groups
 /// share a worker, where the descriptor budget runs them in turn.
@@ -64,17 +80,31 @@ pub struct Finished {
 }
 
 /// The child half: read a [`Job`] from `input`, run its cases in this process, and write one
-/// [`Finished`] line per case to `output` as each ends. `Err` is a one-line reason (the job
-/// could not be read or is not a job).
-pub fn serve(mut input: impl Read, output: impl Write + Send) -> Result<(), String> {
-    let mut text = String::new();
-    input
-        .read_to_string(&mut text)
-        .map_err(|e| format!("worker: could not read the job: {e}"))?;
-    let job: Job = serde_json::from_str(&text).map_err(|e| format!("worker: not a job: {e}"))?;
+/// [`Finished`] line per case to `output` as each ends. `Ok` says whether the worker had to
+/// make do with fewer threads; `Err` is a one-line reason (the job could not be read or is not
+/// a job).
+pub fn serve(
+    input: impl Read,
+    output: impl Write + Send,
+    max_job_bytes: u64,
+) -> Result<Option<super::ThreadShortfall>, String> {
+    // Streamed and bounded: a parent hands over exactly the job's bytes and closes the pipe, so
+    // anything longer (`worker < /dev/zero`) is not a job.
+    let mut limited = Limited::new(input, max_job_bytes);
+    let job: Result<Job, _> = serde_json::from_reader(BufReader::new(&mut limited));
+    let job = match job {
+        Ok(job) => job,
+        Err(_) if limited.is_over() => {
+            return Err(format!(
+                "worker: the job is larger than its limit of {max_job_bytes} bytes (--max-input-bytes)"
+            ));
+        }
+        Err(e) if e.is_io() => return Err(format!("worker: could not read the job: {e}")),
+        Err(e) => return Err(format!("worker: not a job: {e}")),
+    };
     let specs: Vec<CaseSpec> = job.cases.iter().map(|(_, spec)| *spec).collect();
     let output = Mutex::new(output);
-    super::run_cases(&specs, &job.settings, &|position, obs| {
+    let run = super::run_cases(&specs, &job.settings, &|position, obs| {
         let finished = Finished {
             index: job.cases[position].0,
             case: CaseReport::from_observation(obs),
@@ -88,7 +118,7 @@ pub fn serve(mut input: impl Read, output: impl Write + Send) -> Result<(), Stri
                 .and_then(|()| output.flush());
         }
     });
-    Ok(())
+    Ok(run.shortfall)
 }
 
 /// Split cases into groups whose estimated descriptor needs fit `capacity`, at most
@@ -145,33 +175,52 @@ pub fn run_in_workers(
         });
     let results: Mutex<Vec<Option<CaseReport>>> = Mutex::new(vec![None; specs.len()]);
     let lost: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for group in groups {
-            let (results, lost) = (&results, &lost);
-            scope.spawn(move || {
-                let remaining = settings.deadline_ms.map(|ms| {
-                    let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    ms.saturating_sub(spent).max(1)
-                });
-                let job = Job {
-                    cases: group.iter().map(|&i| (i, specs[i])).collect(),
-                    settings: Settings {
-                        deadline_ms: remaining,
-                        ..*settings
-                    },
-                };
-                let reported = |finished: Finished| {
-                    on_done(&finished.case);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] =
-                        Some(finished.case);
-                };
-                if let Err(detail) = run_worker(program, &job, ceiling, &reported) {
-                    lost.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend(group.iter().map(|&i| (i, detail.clone())));
-                }
-            });
+    let mark_lost = |group: &[usize], detail: &str| {
+        lost.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(group.iter().map(|&i| (i, detail.to_string())));
+    };
+    let run_group = |group: &[usize]| {
+        let remaining = settings.deadline_ms.map(|ms| {
+            let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            ms.saturating_sub(spent).max(1)
+        });
+        let job = Job {
+            cases: group.iter().map(|&i| (i, specs[i])).collect(),
+            settings: Settings {
+                deadline_ms: remaining,
+                ..*settings
+            },
+        };
+        let reported = |finished: Finished| {
+            on_done(&finished.case);
+            results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] = Some(finished.case);
+        };
+        if let Err(detail) = run_worker(program, &job, ceiling, &reported) {
+            mark_lost(group, &detail);
         }
+    };
+    std::thread::scope(|scope| {
+        // One thread per worker process; the calling thread looks after the last one. A group
+        // whose thread cannot start is lost, with the reason, and the others still run.
+        let Some((last, others)) = groups.split_last() else {
+            return;
+        };
+        for group in others {
+            let spawned = std::thread::Builder::new()
+                .name("worker-watch".into())
+                .spawn_scoped(scope, move || run_group(group));
+            if let Err(error) = spawned {
+                mark_lost(
+                    group,
+                    &format!(
+                        "could not start a thread to run its worker process ({})",
+                        os_error_of(&error)
+                    ),
+                );
+            }
+        }
+        run_group(last);
     });
     let lost = lost.into_inner().unwrap_or_else(|p| p.into_inner());
     results
@@ -209,14 +258,17 @@ fn run_worker(
     reported: &(dyn Fn(Finished) + Sync),
 ) -> Result<(), String> {
     let indices: Vec<usize> = job.cases.iter().map(|(i, _)| *i).collect();
+    let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
     let mut child = Command::new(program)
         .arg(WORKER_SUBCOMMAND)
+        .arg(MAX_JOB_BYTES_FLAG)
+        .arg(input.len().to_string())
+        .env(PARENT_ENV, std::process::id().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("could not start a worker process: {e}"))?;
-    let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
+        .map_err(|e| format!("could not start a worker process ({})", os_error_of(&e)))?;
     let fed = child
         .stdin
         .take()
@@ -231,17 +283,26 @@ fn run_worker(
         return Err("the worker process has no output".to_string());
     };
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Only lines that parse and name one of this worker's cases count.
-                if let Ok(finished) = serde_json::from_str::<Finished>(&line) {
-                    if indices.contains(&finished.index) {
-                        reported(finished);
+        let reader = std::thread::Builder::new()
+            .name("worker-read".into())
+            .spawn_scoped(scope, || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    // Only lines that parse and name one of this worker's cases count.
+                    if let Ok(finished) = serde_json::from_str::<Finished>(&line) {
+                        if indices.contains(&finished.index) {
+                            reported(finished);
+                        }
                     }
                 }
-            }
-        });
+            });
+        if let Err(error) = reader {
+            stop(&mut child);
+            return Err(format!(
+                "could not start a thread to read its worker process ({})",
+                os_error_of(&error)
+            ));
+        }
         // The reader ends when the worker's stdout closes, which a kill forces.
         wait_until(&mut child, ceiling)
     })
@@ -377,7 +438,8 @@ mod tests {
             settings: Settings::default(),
         };
         let mut output = Vec::new();
-        serve(serde_json::to_string(&job).unwrap().as_bytes(), &mut output).unwrap();
+        let text = serde_json::to_string(&job).unwrap();
+        serve(text.as_bytes(), &mut output, text.len() as u64).unwrap();
         let lines: Vec<Finished> = String::from_utf8(output)
             .unwrap()
             .lines()
@@ -391,7 +453,20 @@ mod tests {
 
     #[test]
     fn a_worker_without_a_job_says_why() {
-        let error = serve(&b"{not json"[..], Vec::new()).unwrap_err();
+        let error = serve(&b"{not json"[..], Vec::new(), 1000).unwrap_err();
+        assert!(error.starts_with("worker: not a job"), "{error}");
+    }
+
+    #[test]
+    fn a_worker_reads_no_more_than_its_limit() {
+        // An endless stream of whitespace would keep an unbounded parser reading forever.
+        let endless = std::io::repeat(b' ');
+        let error = serve(endless, Vec::new(), 1 << 20).unwrap_err();
+        assert!(
+            error.contains("larger than its limit of 1048576 bytes"),
+            "{error}"
+        );
+        let error = serve(std::io::repeat(0), Vec::new(), 1 << 20).unwrap_err();
         assert!(error.starts_with("worker: not a job"), "{error}");
     }
 

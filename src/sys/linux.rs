@@ -160,6 +160,24 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
     super::unix::raise_fd_limit_to(None)
 }
 
+/// Have the kernel send SIGKILL to this process when its parent dies (`prctl(2)`
+/// `PR_SET_PDEATHSIG`). The "parent" is the thread that started this process, so that thread
+/// must outlive it (in `run`, each worker's own thread waits for it). A parent that died before
+/// this call is not caught: compare [`super::parent_pid`] with the parent's id afterwards.
+pub fn die_with_parent() -> std::io::Result<bool> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; the other arguments are unused.
+    cvt(unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })?;
+    Ok(true)
+}
+
 /// Linux gives no special meaning to any backlog value: negative ones become huge unsigned
 /// values and are clamped (net/socket.c `__sys_listen_socket()`).
 pub fn backlog_meaning(_backlog: i32) -> Option<String> {

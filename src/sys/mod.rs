@@ -23,10 +23,14 @@
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |
 //! | `sandbox() -> Option<Sandbox>` | a sandbox or VM layer detected cheaply (gVisor, WSL, a container); only gVisor brings a TCP stack of its own |
 //! | `backlog_meaning(backlog) -> Option<String>` | what the OS documents for an unusual backlog value (Windows' `SOMAXCONN_HINT`) |
-//! | `install_interrupt_handler() -> io::Result<()>`, `interrupted() -> bool` | turn Ctrl-C (SIGINT/SIGTERM on Unix, `SetConsoleCtrlHandler` on Windows) into a polled flag, so `hold` closes its sockets and exits 0 |
+//! | `stdout_reader_gone() -> bool` | standard output is a pipe whose reader went away (`hold \| head -c 1`; a worker whose parent died) |
+//! | `die_with_parent() -> io::Result<bool>` | have the kernel kill this process when its parent dies (Linux `PR_SET_PDEATHSIG`; `Ok(false)` elsewhere, where callers rely on the portable checks) |
+//! | `parent_pid() -> Option<u32>` | the parent's process id now (`getppid`; `None` on Windows) |
 //! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
 //! | `set_sysctl(key, value) -> Result<i64, SysctlError>` | write an integer knob (`net.core.somaxconn`) of the current network namespace and return the value read back |
 //! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
+//! | `open_without_blocking(&Path) -> io::Result<File>` | open an input file read-only without waiting for a FIFO's writer (`O_NONBLOCK` on Unix); the caller checks that it is a regular file |
+//! | `readable_file_permissions()`, `private_dir_permissions() -> Option<Permissions>` | the mode of a new file others may read (0o666 less the umask) and of a private directory (0o700, as `mkdtemp` makes it); `None` on Windows, where the ACL decides |
 //! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | the least a pending connect waits once the kernel view shows a full queue, how long a connect must stay pending (past the first SYN retransmission) to count as unanswered without that view, and how long to watch it after a slot frees; the harness stretches each by the handshake times it sees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
@@ -136,8 +140,9 @@ pub use other_unix::*;
 
 #[cfg(unix)]
 pub use unix::{
-    emulator, error_name, install_interrupt_handler, interrupted, is_fd_exhausted, is_in_progress,
-    is_out_of_ports, is_would_block, wait_readable, wait_writable,
+    emulator, error_name, is_fd_exhausted, is_in_progress, is_out_of_ports, is_would_block,
+    open_without_blocking, parent_pid, private_dir_permissions, readable_file_permissions,
+    stdout_reader_gone, wait_readable, wait_writable,
 };
 
 #[cfg(not(target_os = "linux"))]

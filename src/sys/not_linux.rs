@@ -18,3 +18,8 @@ pub fn listen_counters() -> Option<super::ListenCounters> {
 pub fn sandbox() -> Option<super::Sandbox> {
     None
 }
+/// No kernel mechanism here: a worker watches its parent itself (its stdout pipe closing, its
+/// parent id changing).
+pub fn die_with_parent() -> std::io::Result<bool> {
+    Ok(false)
+}

@@ -133,9 +133,12 @@ fn namespace_functions_answer_per_os() {
     }
 }
 
-/// The Ctrl-C handler installs, and nothing has interrupted the tests.
+/// The parent's id is read where the OS offers one; a worker compares it to notice it was
+/// orphaned.
 #[test]
-fn the_interrupt_handler_installs() {
-    install_interrupt_handler().expect("the handler installs");
-    assert!(!interrupted());
+fn the_parent_is_known_where_the_os_tells() {
+    #[cfg(unix)]
+    assert_eq!(parent_pid(), Some(std::os::unix::process::parent_id()));
+    #[cfg(windows)]
+    assert_eq!(parent_pid(), None);
 }

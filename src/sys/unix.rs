@@ -44,6 +44,19 @@ const ERRNO_NAMES: &[(i32, &str)] = &[
     (libc::EDESTADDRREQ, "EDESTADDRREQ"),
     (libc::ENOENT, "ENOENT"),
     (libc::ENOPROTOOPT, "ENOPROTOOPT"),
+    (libc::ENOSPC, "ENOSPC"),
+    (libc::EDQUOT, "EDQUOT"),
+    (libc::EIO, "EIO"),
+    (libc::EROFS, "EROFS"),
+    (libc::EFBIG, "EFBIG"),
+    (libc::EEXIST, "EEXIST"),
+    (libc::EISDIR, "EISDIR"),
+    (libc::ENOTDIR, "ENOTDIR"),
+    (libc::ENOTEMPTY, "ENOTEMPTY"),
+    (libc::ENAMETOOLONG, "ENAMETOOLONG"),
+    (libc::ELOOP, "ELOOP"),
+    (libc::ENXIO, "ENXIO"),
+    (libc::EXDEV, "EXDEV"),
 ];
 
 /// The symbolic errno name of `code` on this target.
@@ -154,6 +167,30 @@ pub(super) fn raise_fd_limit_to(ceiling: Option<u64>) -> Option<FdLimit> {
     })
 }
 
+/// Open `path` read-only without waiting: `O_NONBLOCK` keeps `open(2)` from blocking on a FIFO
+/// that has no writer, and `O_NOCTTY` from adopting a terminal. The caller checks what it
+/// opened (a regular file reads as usual with `O_NONBLOCK`).
+pub fn open_without_blocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// The mode for a new file meant to be read like any other (0o666, less the umask, as
+/// `File::create` gives), where a temporary file would otherwise be the owner's alone.
+pub fn readable_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o666))
+}
+
+/// The mode for a private directory: 0o700, as `mkdtemp(3)` makes it.
+pub fn private_dir_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o700))
+}
+
 /// Unix binaries run natively; only the Windows build can find itself under an emulator.
 pub fn emulator() -> Option<String> {
     None
@@ -234,28 +271,30 @@ pub(super) fn sysctl_ints(names: &[&str]) -> std::collections::BTreeMap<String, 
         .collect()
 }
 
-/// Set by the SIGINT/SIGTERM handler; read by [`interrupted`].
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_interrupt(_signal: libc::c_int) {
-    // Only an atomic store: the one thing a signal handler may safely do here.
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Route SIGINT (Ctrl-C) and SIGTERM to a flag instead of killing the process, so a caller
-/// that polls [`interrupted`] can close its sockets and exit 0.
-pub fn install_interrupt_handler() -> io::Result<()> {
-    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler is async-signal-safe (one atomic store) and lives forever.
-        if unsafe { libc::signal(signal, handler) } == libc::SIG_ERR {
-            return Err(io::Error::last_os_error());
-        }
+/// Whether the reader of this process's standard output has gone: stdout is a pipe or socket
+/// whose other end closed. `poll(2)` reports that as `POLLERR` or `POLLHUP` on Linux and
+/// FreeBSD; where it does not (macOS reports a widowed pipe as writable), a write of zero bytes
+/// fails with `EPIPE` (SIGPIPE is ignored in Rust programs). A terminal or a file never reads as
+/// gone.
+pub fn stdout_reader_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: `fd` is a valid pollfd for the call, nfds is 1, no waiting.
+    let polled = unsafe { libc::poll(&mut fd, 1, 0) };
+    if polled > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+        return true;
     }
-    Ok(())
+    // SAFETY: a zero-length write reads nothing from the (valid, empty) buffer.
+    let written = unsafe { libc::write(libc::STDOUT_FILENO, [0u8; 1].as_ptr().cast(), 0) };
+    written == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::EPIPE)
 }
 
-/// Whether SIGINT or SIGTERM arrived since [`install_interrupt_handler`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+/// This process's parent, as `getppid(2)` sees it now (it changes when the parent dies and the
+/// process is reparented).
+pub fn parent_pid() -> Option<u32> {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    u32::try_from(unsafe { libc::getppid() }).ok()
 }

@@ -217,6 +217,22 @@ pub fn backlog_meaning(backlog: i32) -> Option<String> {
     }
 }
 
+/// Open `path` read-only. Opening a file never waits on Windows; the caller checks that it is a
+/// regular file.
+pub fn open_without_blocking(path: &std::path::Path) -> io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// No mode to set: a new file inherits its directory's ACL.
+pub fn readable_file_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
+/// No mode to set: the temporary directory is under the user's profile, private by its ACL.
+pub fn private_dir_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
 /// Wine exports `wine_get_version` from ntdll; real Windows does not.
 pub fn emulator() -> Option<String> {
     use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
@@ -241,33 +257,42 @@ pub fn emulator() -> Option<String> {
     Some(format!("wine {version}").trim().to_string())
 }
 
-/// Set by the console control handler; read by [`interrupted`].
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOOL {
-    use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT};
-    if matches!(event, CTRL_C_EVENT | CTRL_BREAK_EVENT | CTRL_CLOSE_EVENT) {
-        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-        1
-    } else {
-        0
+/// Whether the reader of this process's standard output has gone: stdout is a pipe whose read
+/// end closed, which a zero-byte `WriteFile` reports as `ERROR_NO_DATA` or
+/// `ERROR_BROKEN_PIPE`. A console or a file never reads as gone.
+pub fn stdout_reader_gone() -> bool {
+    use windows_sys::Win32::Foundation::{
+        ERROR_BROKEN_PIPE, ERROR_NO_DATA, GetLastError, INVALID_HANDLE_VALUE,
+    };
+    use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, GetFileType, WriteFile};
+    use windows_sys::Win32::System::Console::{GetStdHandle, STD_OUTPUT_HANDLE};
+    // SAFETY: GetStdHandle has no preconditions.
+    let handle = unsafe { GetStdHandle(STD_OUTPUT_HANDLE) };
+    if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+        return false;
     }
+    // SAFETY: a valid handle; GetFileType only queries it.
+    if unsafe { GetFileType(handle) } != FILE_TYPE_PIPE {
+        return false;
+    }
+    let mut written = 0u32;
+    // SAFETY: zero bytes from a valid buffer; `written` outlives the call; no OVERLAPPED.
+    let ok = unsafe {
+        WriteFile(
+            handle,
+            [0u8; 1].as_ptr(),
+            0,
+            &mut written,
+            std::ptr::null_mut(),
+        )
+    };
+    // SAFETY: no preconditions.
+    ok == 0 && matches!(unsafe { GetLastError() }, ERROR_NO_DATA | ERROR_BROKEN_PIPE)
 }
 
-/// Route Ctrl-C, Ctrl-Break and console close to a flag (`SetConsoleCtrlHandler`), so a caller
-/// that polls [`interrupted`] can close its sockets and exit 0.
-pub fn install_interrupt_handler() -> io::Result<()> {
-    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
-    // SAFETY: the handler is a plain function that only stores an atomic.
-    if unsafe { SetConsoleCtrlHandler(Some(on_console_event), 1) } == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Whether a console interrupt arrived since [`install_interrupt_handler`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+/// Windows has no cheap parent id to compare; a worker watches its stdout pipe instead.
+pub fn parent_pid() -> Option<u32> {
+    None
 }
 
 #[cfg(test)]

@@ -200,3 +200,93 @@ pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
+
+/// The output of a child that had to end within a time limit.
+#[derive(Debug)]
+pub struct Bounded {
+    /// Exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+    /// How long it ran.
+    pub took: std::time::Duration,
+}
+
+/// Start `command` with piped output and wait for it at most `within`; a child still running
+/// then is killed and the test fails, naming what hung. Output is read on threads, so a child
+/// that writes a lot cannot block on a full pipe.
+pub fn bounded(mut command: Command, within: std::time::Duration) -> Bounded {
+    use std::io::Read;
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = command
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the child starts");
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > within {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+            panic!("{command:?} still ran after {within:?}; stderr: {stderr}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    Bounded {
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned(),
+        took,
+    }
+}
+
+/// True when this process runs as root.
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The binary under bash `ulimit` settings (`-u` and `-v` need bash; dash lacks `-u`), with a
+/// shell-quoted argument string. As root it runs as the unprivileged user `nobody` (uid and gid
+/// 65534, through `setpriv`), since RLIMIT_NPROC does not bind root; `ulimit -u 1` then leaves
+/// no room for a single extra thread or process whatever else that user runs.
+#[cfg(target_os = "linux")]
+pub fn limited_command(ulimits: &str, args: &str) -> Command {
+    let script = format!("ulimit {ulimits} && exec \"$0\" {args}");
+    let mut command = if is_root() {
+        let mut command = Command::new("setpriv");
+        command.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "bash",
+            "-c",
+        ]);
+        command
+    } else {
+        let mut command = Command::new("bash");
+        command.arg("-c");
+        command
+    };
+    command.arg(script).arg(env!("CARGO_BIN_EXE_backlog-probe"));
+    command
+}

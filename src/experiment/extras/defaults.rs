@@ -84,7 +84,19 @@ pub fn std_unix_listener(budget: &FdBudget) -> RuntimeDefault {
     const API: &str = "std::os::unix::net::UnixListener::bind";
     #[cfg(unix)]
     {
-        let path = super::unix::TempSocketPath::new();
+        let path = match super::unix::TempSocketPath::new() {
+            Ok(path) => path,
+            Err(error) => {
+                let os_error = match &error {
+                    super::unix::SocketPathError::Dir(e) => OsError::from_io(e),
+                    super::unix::SocketPathError::TooLong(_) => None,
+                };
+                return RuntimeDefault {
+                    os_error,
+                    ..RuntimeDefault::not_measured(API, MeasureStatus::Failed, error.to_string())
+                };
+            }
+        };
         match std::os::unix::net::UnixListener::bind(path.path()) {
             Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
             Err(e) => failed(API, &e, "bind"),
@@ -195,14 +207,19 @@ pub fn python_listener(backlog: Option<i32>, budget: &FdBudget) -> RuntimeDefaul
         .spawn()
     {
         Ok(child) => child,
+        // Missing is a skip; anything else (a process limit, no memory) is a failure to name.
         Err(e) => {
-            return RuntimeDefault {
-                os_error: e.raw_os_error().map(OsError::from_code),
-                ..RuntimeDefault::not_measured(
-                    &api,
-                    MeasureStatus::Skipped,
+            let (status, detail) = if e.kind() == std::io::ErrorKind::NotFound {
+                (MeasureStatus::Skipped, format!("{PYTHON} is not installed"))
+            } else {
+                (
+                    MeasureStatus::Failed,
                     format!("{PYTHON} could not be started"),
                 )
+            };
+            return RuntimeDefault {
+                os_error: e.raw_os_error().map(OsError::from_code),
+                ..RuntimeDefault::not_measured(&api, status, detail)
             };
         }
     };
@@ -212,11 +229,24 @@ pub fn python_listener(backlog: Option<i32>, budget: &FdBudget) -> RuntimeDefaul
     };
     // Read the one line on a thread, so a silent interpreter cannot hang the harness.
     let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
-    });
+    let reader = std::thread::Builder::new()
+        .name("python-read".into())
+        .spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+    if let Err(e) = reader {
+        reap(&mut child, Duration::ZERO);
+        return RuntimeDefault {
+            os_error: Some(os_error_of(&e)),
+            ..RuntimeDefault::not_measured(
+                &api,
+                MeasureStatus::Failed,
+                format!("could not start a thread to read {PYTHON}'s output"),
+            )
+        };
+    }
     let line = receiver.recv_timeout(PYTHON_START).unwrap_or_default();
     let mut fields = line.split_whitespace().map(str::parse::<i64>);
     let (Some(Ok(port)), Some(Ok(limit))) = (fields.next(), fields.next()) else {

@@ -12,8 +12,9 @@
 //! Windows 10 1803+ has `AF_UNIX` stream sockets (socket2 passes `AF_UNIX` through); where the
 //! OS lacks a socket type, `socket()` fails and the case reports that error.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
@@ -29,40 +30,122 @@ pub const LOCAL_BACKLOGS: [i32; 3] = [0, 1, 5];
 /// The most clients one Unix-domain case opens.
 const LOCAL_CAP: u32 = 10_000;
 
-/// A socket path in the temporary directory that is removed when dropped.
+/// The private directories of the socket paths alive now, for [`remove_socket_dirs`].
+static LIVE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A socket path in a private directory of its own, both removed when dropped.
+///
+/// The directory is made with `mkdtemp(3)` semantics (the `tempfile` crate: a random name,
+/// created exclusively, mode 0700), so its name cannot be predicted or taken in advance by
+/// another user, and nobody else can reach the socket in it. It lives under the temporary
+/// directory, or under `/tmp` where the temporary directory's path is too long for
+/// `sun_path`. A signal handler removes what is left with [`remove_socket_dirs`].
 #[derive(Debug)]
-pub struct TempSocketPath(PathBuf);
+pub struct TempSocketPath {
+    /// Taken (and removed) in `drop`, under the lock of [`LIVE_DIRS`].
+    dir: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
 
-impl TempSocketPath {
-    /// A fresh, unused path: process id plus a counter, short enough for `sun_path`.
-    pub fn new() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "bp-{}-{}.sock",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_file(&path);
-        TempSocketPath(path)
-    }
+/// Why no socket path could be made: the raw error where the OS gave one, or what went wrong.
+#[derive(Debug)]
+pub enum SocketPathError {
+    /// Creating the private directory failed.
+    Dir(io::Error),
+    /// Every candidate path is longer than a Unix-domain address holds (`sun_path`).
+    TooLong(PathBuf),
+}
 
-    /// The path.
-    pub fn path(&self) -> &std::path::Path {
-        &self.0
+impl std::fmt::Display for SocketPathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SocketPathError::Dir(error) => write!(
+                f,
+                "cannot make a private directory for the socket: {}",
+                crate::os_error::OsError::from_io(error)
+                    .map_or_else(|| error.to_string(), |e| e.to_string())
+            ),
+            SocketPathError::TooLong(path) => write!(
+                f,
+                "the socket path {} is longer than a Unix-domain address holds (sun_path); set TMPDIR to a shorter directory",
+                path.display()
+            ),
+        }
     }
 }
 
-impl Default for TempSocketPath {
-    fn default() -> Self {
-        Self::new()
+impl TempSocketPath {
+    /// A fresh socket path (not created yet) in a new private directory.
+    pub fn new() -> Result<Self, SocketPathError> {
+        let mut too_long = None;
+        // Created and registered under one lock, so a signal handler that removes every
+        // registered directory never misses one that exists.
+        let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+        for base in [std::env::temp_dir(), PathBuf::from("/tmp")] {
+            if !base.is_dir() {
+                continue;
+            }
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("bp-");
+            if let Some(private) = sys::private_dir_permissions() {
+                builder.permissions(private);
+            }
+            let dir = builder.tempdir_in(&base).map_err(SocketPathError::Dir)?;
+            let path = dir.path().join("s");
+            if SockAddr::unix(&path).is_err() {
+                too_long = Some(path);
+                continue;
+            }
+            live.push(dir.path().to_path_buf());
+            return Ok(TempSocketPath {
+                dir: Some(dir),
+                path,
+            });
+        }
+        Err(SocketPathError::TooLong(too_long.unwrap_or_else(|| {
+            std::env::temp_dir().join("bp-XXXXXX/s")
+        })))
+    }
+
+    /// The path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
 impl Drop for TempSocketPath {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = self.dir.take() {
+            live.retain(|path| path != dir.path());
+            // The directory and the socket file in it, removed before the lock is released.
+            let _ = dir.close();
+        }
     }
+}
+
+/// Every socket directory removed, and no new one made while this lives: hold it until the
+/// process exits.
+#[must_use = "new socket directories can be made again once this is dropped"]
+pub struct SocketDirsRemoved(#[allow(dead_code)] std::sync::MutexGuard<'static, Vec<PathBuf>>);
+
+impl std::fmt::Debug for SocketDirsRemoved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SocketDirsRemoved")
+    }
+}
+
+/// Remove the private directory of every socket path alive now (and the socket files in them),
+/// and keep any new one from being made while the returned guard lives. For a signal handler
+/// that ends the process next, where nothing is dropped: call it from a normal thread (the
+/// `ctrlc` crate's handler thread), never from a signal context, and exit while holding the
+/// guard.
+pub fn remove_socket_dirs() -> SocketDirsRemoved {
+    let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    for dir in live.drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    SocketDirsRemoved(live)
 }
 
 fn failed(stage: SetupStage, error: &std::io::Error) -> ListenReport {
@@ -107,8 +190,25 @@ pub fn local_case(socket_type: LocalType, backlog: i32, budget: &FdBudget) -> Lo
         fill: None,
         accepted: 0,
         kernel_queue: None,
+        detail: None,
     };
-    let path = TempSocketPath::new();
+    let path = match TempSocketPath::new() {
+        Ok(path) => path,
+        Err(error) => {
+            case.listen = match &error {
+                SocketPathError::Dir(e) if e.raw_os_error().is_some() => {
+                    failed(SetupStage::Bind, e)
+                }
+                _ => ListenReport {
+                    ok: false,
+                    failed_at: Some(SetupStage::Bind.into()),
+                    os_error: None,
+                },
+            };
+            case.detail = Some(error.to_string());
+            return case;
+        }
+    };
     let address = match SockAddr::unix(path.path()) {
         Ok(address) => address,
         Err(e) => {
@@ -143,17 +243,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_temporary_socket_path_is_removed_on_drop() {
-        let path = TempSocketPath::new();
+    fn a_temporary_socket_path_lives_in_a_private_directory_removed_on_drop() {
+        let path = TempSocketPath::new().unwrap();
         let kept = path.path().to_path_buf();
+        let dir = kept.parent().unwrap().to_path_buf();
+        assert!(
+            dir.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("bp-")
+        );
         std::fs::write(&kept, b"").unwrap();
-        assert!(kept.exists());
+        assert!(LIVE_DIRS.lock().unwrap().contains(&dir));
         drop(path);
         assert!(!kept.exists());
+        assert!(!dir.exists());
+        assert!(!LIVE_DIRS.lock().unwrap().contains(&dir));
     }
 
     #[test]
     fn temporary_socket_paths_are_distinct() {
-        assert_ne!(TempSocketPath::new().path(), TempSocketPath::new().path());
+        let (a, b) = (
+            TempSocketPath::new().unwrap(),
+            TempSocketPath::new().unwrap(),
+        );
+        assert_ne!(a.path(), b.path());
+        assert_ne!(a.path().parent(), b.path().parent());
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_used_says_why_in_words() {
+        let long = SocketPathError::TooLong(PathBuf::from("/very/long/bp-abc/s"));
+        let text = long.to_string();
+        assert!(
+            text.contains("longer than a Unix-domain address holds"),
+            "{text}"
+        );
+        assert!(text.contains("TMPDIR"), "{text}");
+        let denied = SocketPathError::Dir(io::Error::from_raw_os_error(13));
+        assert!(!denied.to_string().contains("os error -1"), "{denied}");
     }
 }
