@@ -17,6 +17,7 @@ const LINUX: OsFamily = OsFamily::Linux;
 const MACOS: OsFamily = OsFamily::Macos;
 const FREEBSD: OsFamily = OsFamily::Freebsd;
 const WINDOWS: OsFamily = OsFamily::Windows;
+const GVISOR: OsFamily = OsFamily::Gvisor;
 
 /// One line per OS: how many measured cases agree with the model.
 fn agreement_summary(corpus: &Corpus<'_>) -> String {
@@ -138,6 +139,7 @@ fn udp_source(os: OsFamily) -> String {
         MACOS => "source: xnu's UDP leaves `pru_listen` at `pru_listen_notsupp` (`EOPNOTSUPP`)".to_string(),
         FREEBSD => "source: UDP leaves `pru_listen` at `pru_listen_notsupp` (`EOPNOTSUPP`)".to_string(),
         WINDOWS => format!("documented: `WSAEOPNOTSUPP`, \"The referenced socket is not of a type that supports the listen operation\" ([listen() documentation]({LISTEN_DOC}))"),
+        GVISOR => "source: gVisor's `pkg/tcpip/transport/udp/endpoint.go` `Listen()` returns `ErrNotSupported`, which `pkg/syserr/netstack.go` maps to `EOPNOTSUPP`".to_string(),
     }
 }
 
@@ -320,6 +322,7 @@ fn relisten_source(os: OsFamily) -> String {
         MACOS => "source: the new value applies; xnu `bsd/kern/uipc_socket.c` `solisten()` stores the new `so_qlimit` on a listening socket".to_string(),
         FREEBSD => "source: the new value applies; `sys/kern/uipc_socket.c` `solisten_proto()` stores the new `sol_qlimit`".to_string(),
         WINDOWS => format!("documentation: the old value stays; \"If the listen function is called on an already listening socket, it will return success without changing the value for the backlog parameter\" ([listen() documentation]({LISTEN_DOC}))"),
+        GVISOR => "source: the new value applies, unless more connections are already queued than it allows (then `EINVAL`); gVisor's `pkg/tcpip/transport/tcp/endpoint.go` `listen()`: \"Adjust the size of the backlog iff we can fit existing pending connections into the new one\"".to_string(),
     }
 }
 
@@ -488,7 +491,7 @@ fn reports_status(corpus: &Corpus<'_>, os: OsFamily) -> Option<String> {
                 )
             }
         }
-        FREEBSD => return None,
+        FREEBSD | GVISOR => return None,
     })
 }
 
