@@ -170,6 +170,39 @@ pub fn view_disagreements(text: &str) -> Option<String> {
     })
 }
 
+/// For a report or world: the cases that ended inconclusive (`overflow.kind`), with the
+/// harness's reason, as one line, or `None` when there are none. A stack's case has no reason
+/// to be inconclusive (nothing else runs in the guest), so the runner counts it as a failure.
+pub fn inconclusive_cases(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let cases = value.get("cases")?.as_array()?;
+    let inconclusive: Vec<String> = cases
+        .iter()
+        .filter(|case| case["overflow"]["kind"] == "inconclusive")
+        .map(|case| {
+            format!(
+                "{} ({})",
+                case["name"].as_str().unwrap_or("?"),
+                case["overflow"]["detail"].as_str().unwrap_or("no detail")
+            )
+        })
+        .collect();
+    (!inconclusive.is_empty()).then(|| {
+        let shown = inconclusive.iter().take(2).cloned().collect::<Vec<_>>();
+        format!(
+            "{} of {} cases inconclusive: {}{}",
+            inconclusive.len(),
+            cases.len(),
+            shown.join(", "),
+            if inconclusive.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )
+    })
+}
+
 fn non_empty(value: &Value, key: &str) -> bool {
     value
         .get(key)
@@ -218,6 +251,23 @@ mod tests {
         let text = r#"{"schema_version": 1, "environment": {}, "cases": [{}]}"#;
         assert_eq!(report.check(text).expect("a report"), format!("{text}\n"));
         assert!(ALL[1].check(text).is_err(), "a world records its world");
+    }
+
+    #[test]
+    fn inconclusive_cases_are_named() {
+        let text = r#"{"cases": [
+            {"name": "ipv4_backlog_one", "overflow": {"kind": "dropped"}},
+            {"name": "ipv4_backlog_five", "overflow": {"kind": "inconclusive", "detail": "fd budget"}}
+        ]}"#;
+        assert_eq!(
+            inconclusive_cases(text).as_deref(),
+            Some("1 of 2 cases inconclusive: ipv4_backlog_five (fd budget)")
+        );
+        assert_eq!(
+            inconclusive_cases(r#"{"cases": [{"name": "a", "overflow": {"kind": "dropped"}}]}"#),
+            None
+        );
+        assert_eq!(inconclusive_cases(r#"{"udp": []}"#), None);
     }
 
     #[test]

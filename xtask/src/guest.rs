@@ -116,6 +116,9 @@ echo 1 > /proc/sys/kernel/printk
 M='{marker}'
 if grep -q bp.probe /proc/cmdline; then echo "$M PROBE ok@@"; poweroff -f; fi
 ip link set lo up
+# PID 1 starts with 4096 descriptors, soft and hard, and backlog-probe raises only its soft limit
+# (never the hard one): the 4097-connection cases need more. fs.nr_open's default allows this.
+ulimit -n 1048576
 step() {{
   name=$1; shift
   echo "$M START $name@@"
@@ -588,5 +591,10 @@ mod tests {
             assert!(script.contains(&format!("step {} /bin/backlog-probe", experiment.step)));
         }
         assert!(script.ends_with("poweroff -f\n"));
+        // Before the first experiment: the default matrix needs more than PID 1's 4096.
+        let raise = script
+            .find("ulimit -n 1048576")
+            .expect("the descriptor limit is raised");
+        assert!(raise < script.find("step uname").unwrap());
     }
 }

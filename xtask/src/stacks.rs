@@ -687,6 +687,18 @@ fn record(
         context.progress.say(&outcome.name, &note);
         outcome.notes.push(note);
     }
+    // Written all the same, for a look; but the run fails.
+    if let Some(what) = result
+        .as_ref()
+        .ok()
+        .and_then(|text| experiments::inconclusive_cases(text))
+    {
+        let problem = format!("{step}: {what}");
+        context
+            .progress
+            .say(&outcome.name, format!("FAILED {problem}"));
+        outcome.problems.push(problem);
+    }
     let written = result.and_then(|text| {
         fs::write(context.out.join(&file), text).map_err(|e| format!("cannot write {file}: {e}"))
     });
