@@ -72,6 +72,11 @@ pub fn build_initramfs(
     }
     copy(busybox, &root.join("bin/busybox"))?;
     copy(binary, &root.join("bin/backlog-probe"))?;
+    fs::write(
+        root.join("bin/syn-retransmissions"),
+        crate::experiments::SYN_RETRANSMISSIONS,
+    )
+    .map_err(|e| format!("cannot write /bin/syn-retransmissions: {e}"))?;
     for library in shared_libraries(binary)? {
         let inside = root.join(library.strip_prefix("/").unwrap_or(&library));
         mkdir(inside.parent().unwrap_or(&root))?;
@@ -132,9 +137,9 @@ step uname sh -c 'uname -r; uname -v'
     );
     for experiment in experiments {
         script.push_str(&format!(
-            "step {} /bin/backlog-probe {}\n",
+            "step {} {}\n",
             experiment.step,
-            experiment.args().join(" ")
+            experiment.guest_command()
         ));
     }
     script.push_str("echo \"$M DONE all@@\"\npoweroff -f\n");
@@ -588,8 +593,10 @@ mod tests {
     fn the_init_script_runs_every_experiment() {
         let script = init_script(M, crate::experiments::ALL);
         for experiment in crate::experiments::ALL {
-            assert!(script.contains(&format!("step {} /bin/backlog-probe", experiment.step)));
+            let line = format!("step {} {}\n", experiment.step, experiment.guest_command());
+            assert!(script.contains(&line), "{line}");
         }
+        assert!(script.contains("step report /bin/backlog-probe run"));
         assert!(script.ends_with("poweroff -f\n"));
         // Before the first experiment: the default matrix needs more than PID 1's 4096.
         let raise = script
