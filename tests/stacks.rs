@@ -34,6 +34,7 @@ fn snapshot_root() -> PathBuf {
 /// One of the runner's files: `<kind>-<stack>-<arch>.json`, or
 /// `world-<stack>-<arch>-<world>.json`, where the stack carries a version (`linux-6.1`,
 /// `gvisor-20221219.0`).
+#[derive(Clone)]
 struct StackFile {
     kind: String,
     stack: String,
@@ -48,7 +49,7 @@ impl StackFile {
         let (kind, rest) = name.split_once('-')?;
         let mut parts: Vec<&str> = rest.split('-').collect();
         let world = match kind {
-            "report" | "extras" | "burst" => None,
+            "report" | "extras" | "burst" | "retrans" => None,
             "world" => Some(parts.pop()?.to_string()),
             _ => return None,
         };
@@ -215,6 +216,36 @@ fn stack_extras_match_snapshots() {
     }
 }
 
+/// When a kernel retransmitted a SYN that met a full queue (the runner's guest script polls
+/// `TcpExt TCPSynRetrans`), rounded to whole seconds: 1, 2, 3, 4, 5, 7 with linear SYN
+/// timeouts (6.5 and later), 1, 3, 7 before. The poll's own jitter (0.1-0.4 s under TCG) stays
+/// below the rounding.
+#[test]
+fn stack_syn_retransmissions_match_snapshots() {
+    for file in files_of("retrans") {
+        let value: Value = file.read();
+        assert_eq!(value["kind"], "syn_retransmissions", "{}", file.path.display());
+        let rounded: Vec<i64> = value["times_s"]
+            .as_array()
+            .expect("times_s")
+            .iter()
+            .map(|t| t.as_f64().expect("a time").round() as i64)
+            .collect();
+        let report: Report = StackFile {
+            kind: "report".to_string(),
+            path: data_dir().join(format!("report-{}-{}.json", file.stack, file.arch)),
+            ..file.clone()
+        }
+        .read();
+        assert_stack_snapshot(
+            &file,
+            &report.environment,
+            "syn_retransmissions",
+            json!({ "window_s": value["window_s"], "seconds_after_connect": rounded }),
+        );
+    }
+}
+
 /// Every stack with data has its snapshot folder and every folder its data, and one stack is
 /// measured on one architecture only (a second one would need an arch level in the snapshot
 /// path, as design.md says for the host).
@@ -270,5 +301,7 @@ fn stack_file_names_parse() {
         "the host's extras"
     );
     assert!(parse("stack-linux-6.1-x86_64.json").is_none(), "a manifest");
+    let retrans = parse("retrans-linux-6.1-x86_64.json").expect("retransmissions");
+    assert_eq!((retrans.kind.as_str(), retrans.stack.as_str()), ("retrans", "linux-6.1"));
     assert!(parse("repeat-gvisor-20221219.0-x86_64-2.json").is_none());
 }
