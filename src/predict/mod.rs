@@ -466,6 +466,45 @@ fn gvisor(backlog: i32) -> Prediction {
     }
 }
 
+/// Linux's SYN retransmissions with `tcp_syn_linear_timeouts=4` (6.5 and later), in seconds
+/// after the connect: ip-sysctl.rst "67seconds (with tcp_syn_linear_timeouts = 4) till the last
+/// retransmission".
+pub const LINEAR_SYN_RETRANSMISSIONS: [u32; 10] = [1, 2, 3, 4, 5, 7, 11, 19, 35, 67];
+/// Exponential backoff from a 1 s RTO with 6 retries: Linux before 6.5 ("63seconds till the last
+/// retransmission"), and gVisor's netstack (InitialRTO 1 s, doubling).
+pub const EXPONENTIAL_SYN_RETRANSMISSIONS: [u32; 6] = [1, 3, 7, 15, 31, 63];
+
+/// When a client whose SYN meets a full queue retransmits it, in seconds after its connect, by
+/// the source, for the client's stack on loopback; `None` where the source does not fix it
+/// (macOS seeds the RTO from the route's cached RTT; a Linux kernel of unknown version; Windows
+/// and FreeBSD, whose clients are not timed here).
+pub fn syn_retransmissions(os: OsFamily, limits: &Limits) -> Option<&'static [u32]> {
+    match os {
+        OsFamily::Linux => match linux_notices(limits) {
+            LINUX_NOTICES_LINEAR => Some(&LINEAR_SYN_RETRANSMISSIONS),
+            LINUX_NOTICES_EXPONENTIAL => Some(&EXPONENTIAL_SYN_RETRANSMISSIONS),
+            _ => None,
+        },
+        OsFamily::Gvisor => Some(&EXPONENTIAL_SYN_RETRANSMISSIONS),
+        OsFamily::Macos | OsFamily::Freebsd | OsFamily::Windows => None,
+    }
+}
+
+/// Whether measured retransmission times (seconds after the connect, within `window_s`) match a
+/// schedule: the same count, each within half a second.
+pub fn retransmissions_agree(schedule: &[u32], measured: &[f64], window_s: f64) -> bool {
+    let expected: Vec<f64> = schedule
+        .iter()
+        .map(|&t| f64::from(t))
+        .filter(|&t| t < window_s)
+        .collect();
+    expected.len() == measured.len()
+        && expected
+            .iter()
+            .zip(measured)
+            .all(|(e, m)| (e - m).abs() < 0.5)
+}
+
 /// Whether a measured case matches a prediction (`None` when the comparison says nothing).
 pub fn agreement(prediction: &Prediction, case: &CaseReport) -> Option<bool> {
     let predicted = prediction.queue_length?;

@@ -187,6 +187,48 @@ fn linux_retransmission_schedule_follows_the_kernel() {
 }
 
 #[test]
+fn retransmission_schedules_as_data() {
+    // Measured by `cargo xtask stacks` (retrans-*.json): 6.12.118 at 1.2, 2.18, 3.15, 4.04,
+    // 5.35, 7.16 s; 6.1.192 at 1.03, 3.13, 7.21 s.
+    let on = |release: &str, linear: Option<i64>| Limits {
+        syn_linear_timeouts: linear,
+        ..linux_on(release, None)
+    };
+    let new = syn_retransmissions(OsFamily::Linux, &on("6.12.118", Some(4))).unwrap();
+    let old = syn_retransmissions(OsFamily::Linux, &on("6.1.192", Some(0))).unwrap();
+    assert!(retransmissions_agree(
+        new,
+        &[1.2, 2.18, 3.15, 4.04, 5.35, 7.16],
+        9.0
+    ));
+    assert!(retransmissions_agree(old, &[1.03, 3.13, 7.21], 9.0));
+    assert!(!retransmissions_agree(new, &[1.03, 3.13, 7.21], 9.0));
+    assert!(!retransmissions_agree(old, &[1.03, 3.8, 7.21], 9.0));
+    assert_eq!(
+        syn_retransmissions(OsFamily::Linux, &on("6.1.192", None)),
+        Some(&EXPONENTIAL_SYN_RETRANSMISSIONS[..])
+    );
+    assert_eq!(
+        syn_retransmissions(
+            OsFamily::Linux,
+            &Limits {
+                syn_linear_timeouts: None,
+                ..Limits::typical(OsFamily::Linux)
+            }
+        ),
+        None
+    );
+    assert_eq!(
+        syn_retransmissions(OsFamily::Macos, &Limits::typical(OsFamily::Macos)),
+        None
+    );
+    assert_eq!(
+        syn_retransmissions(OsFamily::Gvisor, &Limits::typical(OsFamily::Gvisor)),
+        Some(&EXPONENTIAL_SYN_RETRANSMISSIONS[..])
+    );
+}
+
+#[test]
 fn linux_release_candidates_that_counted_n() {
     // f211ac154577 made sk_acceptq_is_full() `>=` in 5.12-rc5; c609e6aae4ef reverted it in
     // 5.12-rc7. No stable release carried it.
