@@ -224,7 +224,12 @@ fn stack_extras_match_snapshots() {
 fn stack_syn_retransmissions_match_snapshots() {
     for file in files_of("retrans") {
         let value: Value = file.read();
-        assert_eq!(value["kind"], "syn_retransmissions", "{}", file.path.display());
+        assert_eq!(
+            value["kind"],
+            "syn_retransmissions",
+            "{}",
+            file.path.display()
+        );
         let rounded: Vec<i64> = value["times_s"]
             .as_array()
             .expect("times_s")
@@ -302,6 +307,9 @@ fn stack_file_names_parse() {
     );
     assert!(parse("stack-linux-6.1-x86_64.json").is_none(), "a manifest");
     let retrans = parse("retrans-linux-6.1-x86_64.json").expect("retransmissions");
-    assert_eq!((retrans.kind.as_str(), retrans.stack.as_str()), ("retrans", "linux-6.1"));
+    assert_eq!(
+        (retrans.kind.as_str(), retrans.stack.as_str()),
+        ("retrans", "linux-6.1")
+    );
     assert!(parse("repeat-gvisor-20221219.0-x86_64-2.json").is_none());
 }
