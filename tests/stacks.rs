@@ -23,8 +23,10 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `docs/data`, or `STACKS_DATA_DIR`: the CI's stacks job (`.ci/stacks`) checks what it just
+/// measured, laid over a copy of the committed files, without touching the checkout.
 fn data_dir() -> PathBuf {
-    repo().join("docs/data")
+    std::env::var_os("STACKS_DATA_DIR").map_or_else(|| repo().join("docs/data"), PathBuf::from)
 }
 
 fn snapshot_root() -> PathBuf {
@@ -124,6 +126,49 @@ fn assert_stack_snapshot(
     settings.bind(|| insta::assert_json_snapshot!(name, value));
 }
 
+/// Whether a case's late completion (the pending client getting in within the 3.5 s watch, or
+/// not) varies from run to run on this stack, so that its snapshot says `varies` instead
+/// (snapshots/stacks/README.md lists what was seen): the backlog-0 client under gVisor, and on
+/// 5.10.223, before commit 3479c7549fb1, every client that gets in through a SYN cookie (a
+/// clamped backlog of 0 with SYN cookies on). With them off nothing gets in, and that stays.
+fn late_completion_varies(file: &StackFile, case: &backlog_probe::report::CaseReport) -> bool {
+    if file.stack.starts_with("gvisor-") {
+        return case.backlog == 0;
+    }
+    if file.stack == "linux-5.10.223" {
+        return match file.world.as_deref() {
+            Some("syncookies_0") => false,
+            Some("somaxconn_0") => true,
+            _ => case.backlog == 0,
+        };
+    }
+    false
+}
+
+/// A case's stable view as snapshotted: as on the host, or with `late_completion: "varies"`
+/// (then as a JSON object, its keys in alphabetical order).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum StackCase {
+    Stable(StableCase),
+    LateVaries(Value),
+}
+
+/// A case's stable view, with `late_completion` replaced where it varies on this stack.
+fn stable_case(
+    file: &StackFile,
+    case: &backlog_probe::report::CaseReport,
+    somaxconn: Option<i64>,
+) -> StackCase {
+    let view = case.stable_view(somaxconn);
+    if !late_completion_varies(file, case) {
+        return StackCase::Stable(view);
+    }
+    let mut value = serde_json::to_value(view).expect("a stable view");
+    value["late_completion"] = json!("varies");
+    StackCase::LateVaries(value)
+}
+
 /// The default matrix of each stack, one snapshot per case as on the host.
 #[test]
 fn stack_reports_match_snapshots() {
@@ -135,7 +180,7 @@ fn stack_reports_match_snapshots() {
                 &file,
                 &report.environment,
                 &case.name,
-                case.stable_view(report.environment.somaxconn.setting),
+                stable_case(&file, case, report.environment.somaxconn.setting),
             );
         }
     }
@@ -146,7 +191,7 @@ fn stack_reports_match_snapshots() {
 #[derive(Serialize)]
 struct WorldSnapshot {
     sysctls: Vec<(String, i64)>,
-    cases: Vec<StableCase>,
+    cases: Vec<StackCase>,
 }
 
 #[test]
@@ -166,7 +211,7 @@ fn stack_worlds_match_snapshots() {
             cases: report
                 .cases
                 .iter()
-                .map(|c| c.stable_view(report.environment.somaxconn.setting))
+                .map(|c| stable_case(&file, c, report.environment.somaxconn.setting))
                 .collect(),
         };
         let name = format!("world_{}", file.world.as_deref().expect("a world name"));
