@@ -246,7 +246,7 @@ const LINUX_ZERO_SOURCE: &str = "include/net/inet_connection_sock.h inet_csk_req
 const LINUX_ZERO_NOTICES: &str = "no error: every SYN is dropped before a SYN-ACK (no cookie to fall back on) and connect() fails with ETIMEDOUT after the SYN retries";
 const MACOS_SOURCE: &str = "xnu bsd/kern/uipc_socket.c solisten() (clamp); bsd/kern/uipc_socket2.c sonewconn_internal() (full test); bsd/netinet/tcp_input.c (drop)";
 const MACOS_NOTICES: &str = "no error for a one-at-a-time fill: the SYN is dropped and retried with the backoff 1, 1, 1, 1, 1, 2, 4, 8 … (tcp_syn_backoff[]) times an RTO that XNU seeds from the route's cached RTT (tcp_getrt_rtt(), floor TCPTV_REXMTMIN, about 30 ms), so on a warmed-up loopback route the retries can come well under 1 s apart; ETIMEDOUT at 75 s (TCPTV_KEEP_INIT). Under concurrent connects tcp_dropdropablreq() evicts a half-open connection without RST, and its final ACK is then answered with RST (dropwithreset): ECONNRESET";
-const FREEBSD_SOURCE: &str = "sys/kern/uipc_socket.c solisten_proto() (clamp); the full test `sol_qlen > 3*sol_qlimit/2` in solisten_clone() (FreeBSD 14 and later) or sonewconn() (13.x); sys/netinet/tcp_syncache.c rst_on_sock_fail=1";
+const FREEBSD_SOURCE: &str = "sys/kern/uipc_socket.c solisten_proto() (clamp); the full test `sol_qlen > 3*sol_qlimit/2` in solisten_clone() (FreeBSD 14 and later) or sonewconn() (13.x, as read in a 13.1-based tree); sys/netinet/tcp_syncache.c rst_on_sock_fail=1";
 const FREEBSD_NOTICES: &str = "connect() succeeds (the syncache answers the SYN), then the final ACK is answered with RST: ECONNRESET on the next I/O";
 const WINDOWS_LISTEN_DOC: &str =
     "https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-listen";
