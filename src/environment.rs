@@ -49,7 +49,9 @@ pub struct Environment {
     pub kernel: Option<String>,
     /// somaxconn constant and setting.
     pub somaxconn: Somaxconn,
-    /// Other knobs that shape the results, by sysctl name.
+    /// Other knobs that shape the results, by sysctl name. On Linux this includes
+    /// `kernel.version` (`uname -v`), which carries the upstream patch level where `kernel` is a
+    /// distribution's ABI name (`5.10.0-32-cloud-amd64`, `#1 SMP Debian 5.10.223-1 (...)`).
     pub settings: BTreeMap<String, String>,
     /// The descriptor limit before and after the harness raised it; `null` where the OS has
     /// none (Windows).

@@ -443,6 +443,61 @@ fn the_comparison_leaves_out_and_names_a_report_that_does_not_parse() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
 }
 
+/// The stacks job's artifact lands beside the runners' reports: the comparison merges the stack
+/// reports and the regenerated pages show them as stacks (a kernel column, a gVisor section),
+/// grouped by their manifests.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "the comparison job runs on Linux (bash 4)"
+)]
+fn the_comparison_shows_the_stacks_job_files_as_stacks() {
+    let dir = TempDir::new("compare-stacks");
+    let reports = dir.path().join("reports");
+    copy_into(
+        &repo().join("tests/fixtures/report-linux.json"),
+        &reports.join("report-linux-x86_64.json"),
+    );
+    let data = repo().join("docs/data");
+    let mut copied = 0;
+    for entry in fs::read_dir(&data).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.contains("-linux-6.12-") || name.contains("-gvisor-") {
+            copy_into(&data.join(&name), &reports.join(&name));
+            copied += 1;
+        }
+    }
+    assert!(
+        copied >= 10,
+        "the committed 6.12 and gVisor stacks: {copied} files"
+    );
+    let output = isolated("bash")
+        .arg(repo().join(".ci/compare-reports"))
+        .arg(&reports)
+        .current_dir(dir.path())
+        .env("BACKLOG_PROBE", probe_bin())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let merged = fs::read_to_string(dir.path().join("cross-os/results.md")).unwrap();
+    assert!(merged.contains("6.12.118"), "{merged}");
+    let results = fs::read_to_string(dir.path().join("cross-os/docs/results.md")).unwrap();
+    assert!(
+        results.contains("| world | backlog | [6.12.118](#stack-linux-6-12-x86-64) | model |"),
+        "{results}"
+    );
+    assert!(results.contains("<a id=\"stack-gvisor-20221219-0-x86-64\"></a>"));
+    let linux = results
+        .split("## Linux across kernels")
+        .next()
+        .unwrap_or_default();
+    assert_eq!(
+        linux.matches("### Measured:").count(),
+        1,
+        "the host's alone"
+    );
+}
+
 /// A repository for `.ci/collect-results`: the committed Linux snapshot it may change, the
 /// fixture Linux report and extras as docs/data, and the docs generated from them.
 fn results_repo(tag: &str) -> TempDir {

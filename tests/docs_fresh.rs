@@ -135,3 +135,82 @@ fn the_committed_extras_report_is_a_native_linux_run() {
         "run `cargo run --release --features tokio -- extras --format json`"
     );
 }
+
+/// Every stack `cargo xtask stacks` wrote is documented as a stack (a kernel column and section,
+/// or a gVisor section), never as a second report of its OS; the Linux section stays the host's.
+#[test]
+fn the_committed_stacks_are_documented_as_stacks() {
+    let results = read(&repo().join("docs/results.md"));
+    let (os_sections, _) = results
+        .split_once("## Linux across kernels")
+        .expect("a kernels section");
+    let linux = os_sections
+        .split("## Linux")
+        .nth(1)
+        .expect("a Linux section");
+    assert_eq!(
+        linux.matches("### Measured:").count(),
+        1,
+        "the host's alone"
+    );
+    let mut manifests: Vec<PathBuf> = fs::read_dir(repo().join("docs/data"))
+        .expect("docs/data")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("stack-") && n.ends_with(".json"))
+        })
+        .collect();
+    manifests.sort();
+    assert!(manifests.len() >= 5, "four kernels and gVisor at least");
+    for path in manifests {
+        let manifest: serde_json::Value = serde_json::from_str(&read(&path)).expect("JSON");
+        let stack = manifest["stack"].as_str().expect("a stack name");
+        let key = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.strip_prefix("stack-"))
+            .expect("a key");
+        let anchor: String = format!("stack-{key}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        assert!(
+            results.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "{stack}: no section #{anchor}"
+        );
+        assert!(!linux.contains(key), "{stack} in the host's Linux section");
+        let report_path = repo().join(format!("docs/data/report-{key}.json"));
+        let report: backlog_probe::report::Report =
+            serde_json::from_str(&read(&report_path)).expect("a report");
+        if manifest["kind"] == "gvisor" {
+            // Re-run with a binary that detects gVisor: the report says where it ran.
+            assert_eq!(
+                report.environment.sandbox,
+                Some(backlog_probe::sys::Sandbox::Gvisor),
+                "{stack}: re-run `cargo xtask stacks --gvisor`"
+            );
+        } else {
+            // The upstream version is readable from the report itself (uname -v).
+            assert!(
+                report.environment.settings.contains_key("kernel.version"),
+                "{stack}: re-run `cargo xtask stacks` with a binary that records kernel.version"
+            );
+            assert!(
+                results.contains(&format!("](#{anchor}) |")),
+                "{stack}: no column in the kernels table"
+            );
+        }
+    }
+    // Debian's 5.10.223 predates commit 3479c7549fb1: listen(0) without syncookies admits 0.
+    if results.contains("#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero") {
+        assert!(results.contains("| `net.ipv4.tcp_syncookies=0` | <a id=\"linux-kernels-syncookies-0-backlog-zero\"></a>0 | [0](#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) |"));
+    }
+}

@@ -190,7 +190,7 @@ fn the_tests_run_locked_and_the_reports_feed_the_comparison() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(needs, ["test", "freebsd"]);
+    assert_eq!(needs, ["test", "freebsd", "stacks"]);
     // Never reject or delete unreferenced snapshots: on one OS every other OS's are unreferenced.
     assert!(!text.contains("--unreferenced=reject") && !text.contains("--unreferenced=delete"));
 }
@@ -236,6 +236,7 @@ fn steps_that_can_hang_stop_before_their_job_does() {
         ("test", &[".ci/cargo-test", ".ci/measure"][..]),
         ("freebsd", &["vmactions/freebsd-vm@"][..]),
         ("results-pr", &[".ci/collect-results"][..]),
+        ("stacks", &[".ci/stacks-setup", ".ci/stacks stacks-out"][..]),
     ] {
         let job_limit = minutes(&workflow["jobs"][job], job);
         let sum: u64 = needles
@@ -444,7 +445,7 @@ fn the_toolchain_is_pinned_and_installed_by_rustup() {
         assert!(!text.contains(gone), "{gone}");
     }
     let workflow = workflow();
-    for job in ["lint", "test", "compare", "results-pr"] {
+    for job in ["lint", "test", "compare", "results-pr", "stacks"] {
         let install = step(&workflow, job, "rustup toolchain install");
         assert_eq!(
             install["run"].as_str().unwrap().lines().next(),
@@ -468,5 +469,80 @@ fn pinned_actions_name_their_version() {
             comment.chars().next().is_some_and(|c| c.is_ascii_digit()),
             "{line}"
         );
+    }
+}
+
+/// The stack runner on GitHub (issue 14): Debian kernels under QEMU with KVM where the runner
+/// allows it, gVisor from its own release channel with its checksum checked, the measured files
+/// uploaded and merged by the comparison, and a weekly run that follows sid and gVisor's latest
+/// release. The results pull request does not wait for it (its snapshots are a level deeper than
+/// collect-results applies).
+#[test]
+fn the_stacks_job_measures_kernels_and_gvisor_and_feeds_the_comparison() {
+    let workflow = workflow();
+    let job = &workflow["jobs"]["stacks"];
+    assert_eq!(job["runs-on"].as_str(), Some("ubuntu-24.04"));
+    assert_eq!(job["env"]["INSTA_UPDATE"].as_str(), Some("new"));
+    assert_eq!(
+        step(&workflow, "stacks", ".ci/stacks-setup")["run"]
+            .as_str()
+            .map(str::trim),
+        Some("bash .ci/stacks-setup")
+    );
+    assert_eq!(
+        step(&workflow, "stacks", ".ci/stacks stacks-out")["run"]
+            .as_str()
+            .map(str::trim),
+        Some("bash .ci/stacks stacks-out")
+    );
+    let setup = repo_file(".ci/stacks-setup");
+    for needed in [
+        "https://storage.googleapis.com/gvisor/releases/release/$release/$(uname -m)",
+        "sha512sum -c runsc.sha512",
+        "runsc --version",
+        "KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0666\"",
+        "qemu-system-x86",
+        "busybox-static",
+        "debian-archive-keyring",
+        // The weekly (and a manual) run follows gVisor's releases; others the committed one.
+        "schedule | workflow_dispatch) default_release=latest",
+        "*) default_release=20221219",
+    ] {
+        assert!(setup.contains(needed), "{needed}");
+    }
+    let script = repo_file(".ci/stacks");
+    for needed in [
+        "cargo xtask stacks",
+        "--gvisor",
+        "STACKS_DATA_DIR=$data cargo test --locked --test stacks",
+        // The weekly (and a manual) run boots sid's current kernel too.
+        "schedule | workflow_dispatch) default_kernels=\"5.10 6.1 6.12 bullseye-release sid\"",
+        "*) default_kernels=\"5.10 6.1 6.12 bullseye-release\"",
+        "INSTA_PENDING_DIR=${INSTA_PENDING_DIR:-$PWD/pending-snapshots/stacks}",
+    ] {
+        assert!(script.contains(needed), "{needed}");
+    }
+    assert!(
+        !script.contains("cp \"${files[@]}\" docs/data"),
+        "the checkout is never rewritten"
+    );
+    // The measured files go up as one artifact, which the comparison downloads beside the
+    // runners' reports; the results pull request neither waits for nor downloads it.
+    let upload = steps(&workflow, "stacks")
+        .iter()
+        .find(|s| s["with"]["name"].as_str() == Some("stacks-x86_64"))
+        .expect("the stacks artifact");
+    assert_eq!(upload["with"]["path"].as_str(), Some("stacks-out/"));
+    assert_eq!(upload["if"].as_str(), Some("${{ !cancelled() }}"));
+    let download = steps(&workflow, "compare")
+        .iter()
+        .find(|s| s["with"]["pattern"].as_str() == Some("stacks-*"))
+        .expect("compare downloads the stacks");
+    assert_eq!(download["with"]["path"].as_str(), Some("reports"));
+    assert_eq!(download["with"]["merge-multiple"], Value::Bool(true));
+    assert!(repo_file(".ci/compare-reports").contains("\"$dir\"/stack-*.json"));
+    for step in steps(&workflow, "results-pr") {
+        let pattern = step["with"]["pattern"].as_str().unwrap_or_default();
+        assert!(!pattern.starts_with("stacks"), "{pattern}");
     }
 }

@@ -3,13 +3,16 @@
 //! row) or from the model (linked to its rule), so regenerating from the same reports gives the
 //! same page. The runtimes table's data is [`crate::predict::runtimes`].
 
-use super::Corpus;
 use super::cells::{first_client_error, listen_text, queue_text};
+use super::stack_results::{self, case_of, kernels_row_anchor};
+use super::stacks::SourcedStack;
+use super::{Corpus, SourcedReport};
 use crate::classify::extras::queue_was_full;
 use crate::classify::tcp::LateKind;
 use crate::export::text::seconds;
 use crate::observation::FailedAt;
 use crate::observation::extras::{FillResult, FillStop, LocalType, RelistenCase};
+use crate::plan::Family;
 use crate::predict::OsFamily;
 use crate::predict::runtimes::{Passes, RUNTIMES, Runtime, passed};
 
@@ -17,6 +20,7 @@ const LINUX: OsFamily = OsFamily::Linux;
 const MACOS: OsFamily = OsFamily::Macos;
 const FREEBSD: OsFamily = OsFamily::Freebsd;
 const WINDOWS: OsFamily = OsFamily::Windows;
+const GVISOR: OsFamily = OsFamily::Gvisor;
 
 /// One line per OS: how many measured cases agree with the model.
 fn agreement_summary(corpus: &Corpus<'_>) -> String {
@@ -67,11 +71,83 @@ fn agreement_summary(corpus: &Corpus<'_>) -> String {
     out
 }
 
+/// One line per measured stack: how many cases of its reports (default matrix, worlds, further
+/// runs) agree with the model, with links to those that do not.
+fn stacks_agreement(corpus: &Corpus<'_>) -> String {
+    let mut out = String::new();
+    for stack in corpus.kernels().into_iter().chain(corpus.gvisors()) {
+        let mut compared = 0;
+        let mut disagree = Vec::new();
+        let mut files = 0;
+        for (_, sourced) in stack.reports() {
+            files += 1;
+            for case in &sourced.report.cases {
+                match stack_results::agrees(sourced, case) {
+                    Some(true) => compared += 1,
+                    Some(false) => {
+                        compared += 1;
+                        disagree.push(format!("[{0}](results.md#{0})", sourced.anchor(case)));
+                    }
+                    None => {}
+                }
+            }
+        }
+        for (run, sourced) in stack.repeats.iter().enumerate() {
+            files += 1;
+            for case in &sourced.report.cases {
+                match stack_results::agrees(sourced, case) {
+                    Some(true) => compared += 1,
+                    Some(false) => {
+                        compared += 1;
+                        disagree.push(format!(
+                            "[{} {}, run {}](results.md#{}-runs-{})",
+                            case.family,
+                            case.label,
+                            run + 2,
+                            super::slug(stack.file_key()),
+                            super::slug(&case.name)
+                        ));
+                    }
+                    None => {}
+                }
+            }
+        }
+        let what = if stack.family() == GVISOR {
+            format!("{} (`runsc`)", stack.label())
+        } else {
+            format!("Linux {} (Debian, under QEMU)", stack.label())
+        };
+        let link = format!("[{what}](results.md#{})", stack.anchor());
+        if disagree.is_empty() {
+            out.push_str(&format!(
+                "- {link}: all {compared} comparable measured cases of its {files} report(s) agree with the model.\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "- {link}: **{} of {compared} measured cases contradict the model**: {}.\n",
+                disagree.len(),
+                disagree.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 fn overview(corpus: &Corpus<'_>) -> String {
-    let mut out =
-        String::from("| backlog | Linux | macOS | FreeBSD | Windows |\n|---|---|---|---|---|\n");
+    let gvisor = !corpus.gvisors().is_empty();
+    let mut columns: Vec<OsFamily> = OsFamily::ALL.to_vec();
+    if gvisor {
+        columns.push(GVISOR);
+    }
+    let mut out = String::from("| backlog |");
+    for os in &columns {
+        out.push_str(&format!(" {} |", os.display_name()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(columns.len()));
+    out.push('\n');
     for label in ["0", "1", "5", "somaxconn", "-1", "i32::min", "i32::max"] {
-        let cells: Vec<String> = OsFamily::ALL
+        let cells: Vec<String> = columns
             .iter()
             .map(|&os| corpus.default_figure(os, label).markdown())
             .collect();
@@ -138,6 +214,7 @@ fn udp_source(os: OsFamily) -> String {
         MACOS => "source: xnu's UDP leaves `pru_listen` at `pru_listen_notsupp` (`EOPNOTSUPP`)".to_string(),
         FREEBSD => "source: UDP leaves `pru_listen` at `pru_listen_notsupp` (`EOPNOTSUPP`)".to_string(),
         WINDOWS => format!("documented: `WSAEOPNOTSUPP`, \"The referenced socket is not of a type that supports the listen operation\" ([listen() documentation]({LISTEN_DOC}))"),
+        GVISOR => "source: gVisor's `pkg/tcpip/transport/udp/endpoint.go` `Listen()` returns `ErrNotSupported`, which `pkg/syserr/netstack.go` maps to `EOPNOTSUPP`".to_string(),
     }
 }
 
@@ -289,7 +366,8 @@ fn relisten_kept(corpus: &Corpus<'_>, os: OsFamily, case: &RelistenCase) -> Opti
     if case.first_backlog == case.second_backlog || !case.second_listen.as_ref()?.ok {
         return None;
     }
-    if let Some(view) = case.kernel_queue {
+    // gVisor's TCP_INFO reads 0/0: no view of the queue.
+    if let Some(view) = case.kernel_queue.filter(|_| os != GVISOR) {
         let limit = i64::from(view.limit);
         if limit == i64::from(case.second_backlog) {
             return Some(false);
@@ -320,6 +398,7 @@ fn relisten_source(os: OsFamily) -> String {
         MACOS => "source: the new value applies; xnu `bsd/kern/uipc_socket.c` `solisten()` stores the new `so_qlimit` on a listening socket".to_string(),
         FREEBSD => "source: the new value applies; `sys/kern/uipc_socket.c` `solisten_proto()` stores the new `sol_qlimit`".to_string(),
         WINDOWS => format!("documentation: the old value stays; \"If the listen function is called on an already listening socket, it will return success without changing the value for the backlog parameter\" ([listen() documentation]({LISTEN_DOC}))"),
+        GVISOR => "source: the new value applies, unless more connections are already queued than it allows (then `EINVAL`); gVisor's `pkg/tcpip/transport/tcp/endpoint.go` `listen()`: \"Adjust the size of the backlog iff we can fit existing pending connections into the new one\"".to_string(),
     }
 }
 
@@ -338,6 +417,7 @@ fn relisten_bullet(corpus: &Corpus<'_>, os: OsFamily) -> String {
             } else {
                 let limit = case
                     .kernel_queue
+                    .filter(|_| os != GVISOR)
                     .map(|q| format!("kernel limit **{}**, ", q.limit))
                     .unwrap_or_default();
                 let queue = case
@@ -433,12 +513,186 @@ fn linux_kernel_view(corpus: &Corpus<'_>) -> String {
     }
 }
 
+/// `**0** on 5.10.223 ([measured](...)); **1** on 5.10.262 ([measured](...)) and 6.1.192
+/// ([measured](...))`: one world's case on every kernel, grouped by value, oldest first.
+fn kernel_figures(corpus: &Corpus<'_>, world: &str, suffix: &str) -> String {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for kernel in corpus.kernels() {
+        let Some(sourced) = stack_results::world_report(kernel, world) else {
+            continue;
+        };
+        let Some(case) = case_of(sourced, Family::Ipv4, suffix)
+            .or_else(|| case_of(sourced, Family::Ipv6, suffix))
+        else {
+            continue;
+        };
+        let value = case
+            .queue_length
+            .map_or_else(|| "-".to_string(), |n| n.to_string());
+        let item = format!(
+            "{} ([measured](results.md#{}))",
+            kernel.label(),
+            sourced.anchor(case)
+        );
+        match groups.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((value, vec![item])),
+        }
+    }
+    if groups.is_empty() {
+        return "not measured here (no kernel stack in `docs/data/`)".to_string();
+    }
+    groups
+        .iter()
+        .map(|(value, items)| format!("**{value}** on {}", and_list(items)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A link to the kernels table's row of a world's case, where a kernel measured it.
+fn kernel_row_link(corpus: &Corpus<'_>, world: &str, suffix: &str) -> String {
+    let measured = corpus.kernels().into_iter().any(|kernel| {
+        stack_results::world_report(kernel, world).is_some_and(|sourced| {
+            case_of(sourced, Family::Ipv4, suffix)
+                .or_else(|| case_of(sourced, Family::Ipv6, suffix))
+                .is_some()
+        })
+    });
+    if measured {
+        format!("[table](results.md#{})", kernels_row_anchor(world, suffix))
+    } else {
+        "no kernel table row yet".to_string()
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The kernels measured, linked to the table: `5.10.223, ... and 7.2.13`.
+fn kernels_list(corpus: &Corpus<'_>) -> String {
+    let labels: Vec<String> = corpus.kernels().iter().map(|k| k.label()).collect();
+    if labels.is_empty() {
+        return "no kernel yet".to_string();
+    }
+    format!(
+        "{} ([table](results.md#linux-across-kernels))",
+        and_list(&labels)
+    )
+}
+
+/// Each kernel's measured SYN retransmissions, grouped by schedule.
+fn retrans_summary(corpus: &Corpus<'_>) -> String {
+    let mut linear = Vec::new();
+    let mut exponential = Vec::new();
+    for kernel in corpus.kernels() {
+        let Some((_, timing)) = &kernel.retransmissions else {
+            continue;
+        };
+        let times: Vec<String> = timing.times_s.iter().map(|t| format!("{t:.1}")).collect();
+        let item = format!(
+            "{} at {} s ([row](results.md#{}))",
+            kernel.label(),
+            times.join(", "),
+            kernel.retransmissions_anchor()
+        );
+        let has_linear = kernel
+            .report
+            .as_ref()
+            .and_then(|r| {
+                r.report
+                    .environment
+                    .settings
+                    .get("net.ipv4.tcp_syn_linear_timeouts")
+            })
+            .is_some_and(|v| v.trim() != "0");
+        if has_linear {
+            linear.push(item);
+        } else {
+            exponential.push(item);
+        }
+    }
+    if linear.is_empty() && exponential.is_empty() {
+        return "Not timed here yet (the kernel stacks time it: `cargo xtask stacks`).".to_string();
+    }
+    let mut parts = Vec::new();
+    if !linear.is_empty() {
+        parts.push(format!(
+            "with `tcp_syn_linear_timeouts=4`: {}",
+            and_list(&linear)
+        ));
+    }
+    if !exponential.is_empty() {
+        parts.push(format!("without it: {}", and_list(&exponential)));
+    }
+    format!("Measured (the first 9 s): {}.", parts.join("; "))
+}
+
+/// The gVisor stack measured, linked, with its runsc version.
+fn gvisor_stack(corpus: &Corpus<'_>) -> String {
+    match corpus.gvisors().first() {
+        Some(stack) => format!(
+            "[{}](results.md#{}) (`runsc` {})",
+            stack.label(),
+            stack.anchor(),
+            stack
+                .manifest
+                .runsc_version
+                .as_deref()
+                .unwrap_or("of an unrecorded version")
+        ),
+        None => "no gVisor stack measured yet".to_string(),
+    }
+}
+
+/// What the measured gVisor reported as `net.core.somaxconn`.
+fn gvisor_somaxconn(corpus: &Corpus<'_>) -> String {
+    let first: Option<(&SourcedStack, &SourcedReport)> = corpus
+        .gvisors()
+        .into_iter()
+        .find_map(|s| s.report.as_ref().map(|r| (s, r)));
+    match first.and_then(|(s, r)| r.report.environment.somaxconn.setting.map(|v| (s, v))) {
+        Some((stack, value)) => format!("**{value}** ([measured](results.md#{}))", stack.anchor()),
+        None => "the static value".to_string(),
+    }
+}
+
+/// A link to each gVisor stack's table of repeated runs.
+fn gvisor_runs(corpus: &Corpus<'_>) -> String {
+    let links: Vec<String> = corpus
+        .gvisors()
+        .into_iter()
+        .filter(|s| !s.repeats.is_empty())
+        .map(|s| {
+            format!(
+                "[{} runs of {}](results.md#{})",
+                s.repeats.len() + 1,
+                s.label(),
+                s.runs_anchor()
+            )
+        })
+        .collect();
+    if links.is_empty() {
+        "not repeated here yet".to_string()
+    } else {
+        and_list(&links)
+    }
+}
+
 /// The page's prose, with a placeholder for every number and measured passage.
 const TEMPLATE: &str = include_str!("templates/answers.md");
 
-/// The OS a placeholder names (`linux`, `macos`, `freebsd`, `windows`).
+/// The OS a placeholder names (`linux`, `macos`, `freebsd`, `windows`, `gvisor`).
 fn os_named(name: &str) -> Option<OsFamily> {
-    OsFamily::ALL.into_iter().find(|os| os.as_str() == name)
+    OsFamily::ALL
+        .into_iter()
+        .chain([GVISOR])
+        .find(|os| os.as_str() == name)
 }
 
 /// What the published-reports bullet of `os` says about this project's own measurement.
@@ -488,13 +742,26 @@ fn reports_status(corpus: &Corpus<'_>, os: OsFamily) -> Option<String> {
                 )
             }
         }
-        FREEBSD => return None,
+        FREEBSD | GVISOR => return None,
     })
 }
 
+/// The four OSes, and gVisor where a gVisor stack was measured.
+fn with_gvisor(corpus: &Corpus<'_>) -> Vec<OsFamily> {
+    let mut list = OsFamily::ALL.to_vec();
+    if !corpus.gvisors().is_empty() {
+        list.push(GVISOR);
+    }
+    list
+}
+
 /// The text of one placeholder: `f OS LABEL` (a default backlog's figure), `v OS VALUE` (any
-/// backlog's figure), `overflow OS`, `reports OS`, or a passage (`agreement`, `overview`,
-/// `linux_kernel_view`, `udp`, `unix`, `relisten`, `runtimes`). `None` for an unknown one.
+/// backlog's figure), `overflow OS`, `reports OS`, `k WORLD CASE` (a case on every kernel stack,
+/// `default` for the default matrix), `krow WORLD CASE` (its row of the kernels table), `g
+/// LABEL` (gVisor's figure), or a passage (`agreement`, `overview`, `linux_kernel_view`, `udp`,
+/// `unix`, `relisten`, `runtimes`, `kernels`, `retrans`, `gvisor_stack`, `gvisor_somaxconn`,
+/// `gvisor_runs`).
+/// `None` for an unknown one.
 fn resolve(corpus: &Corpus<'_>, key: &str) -> Option<String> {
     let words: Vec<&str> = key.split_whitespace().collect();
     Some(match words.as_slice() {
@@ -502,14 +769,25 @@ fn resolve(corpus: &Corpus<'_>, key: &str) -> Option<String> {
         ["v", os, value] => corpus.figure(os_named(os)?, value.parse().ok()?).markdown(),
         ["overflow", os] => overflow_sentence(corpus, os_named(os)?),
         ["reports", os] => reports_status(corpus, os_named(os)?)?,
-        ["agreement"] => agreement_summary(corpus),
+        ["agreement"] => format!("{}{}", agreement_summary(corpus), stacks_agreement(corpus)),
         ["overview"] => overview(corpus),
+        ["k", world, suffix] => kernel_figures(corpus, world, suffix),
+        ["krow", world, suffix] => kernel_row_link(corpus, world, suffix),
+        ["kernels"] => kernels_list(corpus),
+        ["retrans"] => retrans_summary(corpus),
+        ["g", label] => corpus.default_figure(GVISOR, label).markdown(),
+        ["gvisor_stack"] => gvisor_stack(corpus),
+        ["gvisor_somaxconn"] => gvisor_somaxconn(corpus),
+        ["gvisor_runs"] => gvisor_runs(corpus),
         ["linux_kernel_view"] => linux_kernel_view(corpus),
-        ["udp"] => OsFamily::ALL.map(|os| udp_bullet(corpus, os)).concat(),
+        ["udp"] => with_gvisor(corpus)
+            .into_iter()
+            .map(|os| udp_bullet(corpus, os))
+            .collect::<String>(),
         ["unix"] => {
-            let bullets: Vec<String> = OsFamily::ALL
-                .iter()
-                .filter_map(|&os| unix_bullet(corpus, os))
+            let bullets: Vec<String> = with_gvisor(corpus)
+                .into_iter()
+                .filter_map(|os| unix_bullet(corpus, os))
                 .collect();
             if bullets.is_empty() {
                 String::new()
@@ -517,7 +795,10 @@ fn resolve(corpus: &Corpus<'_>, key: &str) -> Option<String> {
                 format!("\n{}\n", bullets.join("\n"))
             }
         }
-        ["relisten"] => OsFamily::ALL.map(|os| relisten_bullet(corpus, os)).concat(),
+        ["relisten"] => with_gvisor(corpus)
+            .into_iter()
+            .map(|os| relisten_bullet(corpus, os))
+            .collect::<String>(),
         ["runtimes"] => runtime_table(corpus),
         _ => return None,
     })

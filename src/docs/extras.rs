@@ -30,9 +30,27 @@ fn status_text(runtime: &RuntimeDefault) -> String {
 
 /// One extras report's section in `results.md`, under its OS heading.
 pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
+    section_at(out, os, sourced, 3, true);
+}
+
+/// An extras section whose heading has `depth` `#`s (its groups one more). `kernel_view` false
+/// where the stack's `TCP_INFO` is no view of the queue (gVisor): the kernel limit is `n/a`.
+pub(super) fn section_at(
+    out: &mut String,
+    os: OsFamily,
+    sourced: &SourcedExtras,
+    depth: usize,
+    kernel_view: bool,
+) {
     let report = &sourced.report;
+    let h = "#".repeat(depth);
+    let hh = "#".repeat(depth + 1);
+    let limit = |limit: Option<u32>| match limit {
+        Some(_) if !kernel_view => "n/a".to_string(),
+        other => optional(other),
+    };
     out.push_str(&format!(
-        "### Other measurements: {}\n\n",
+        "{h} Other measurements: {}\n\n",
         escape(&report.environment.summary())
     ));
     out.push_str(&format!(
@@ -40,7 +58,7 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
         sourced.file_name, report.tool.name, report.tool.version
     ));
 
-    out.push_str("#### `listen()` on a UDP socket\n\n");
+    out.push_str(&format!("{hh} `listen()` on a UDP socket\n\n"));
     out.push_str("| family | backlog | listen() |\n|---|---|---|\n");
     for udp in &report.udp {
         push_row(
@@ -53,7 +71,7 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
         );
     }
 
-    out.push_str("\n#### Unix-domain listeners\n\n");
+    out.push_str(&format!("\n{hh} Unix-domain listeners\n\n"));
     out.push_str("Filled one non-blocking connection at a time without accepting, as for TCP.\n\n");
     out.push_str("| socket type | backlog | listen() | queue length | accepted | kernel limit | overflow |\n|---|---|---|---|---|---|---|\n");
     for case in &report.unix_domain {
@@ -71,7 +89,7 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
                     .as_ref()
                     .map_or_else(|| "-".to_string(), queue_text),
                 case.accepted.to_string(),
-                optional(case.kernel_queue.map(|q| q.limit)),
+                limit(case.kernel_queue.map(|q| q.limit)),
                 case.fill
                     .as_ref()
                     .map_or_else(|| "-".to_string(), overflow_text),
@@ -79,7 +97,9 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
         );
     }
 
-    out.push_str("\n#### `listen()` again on a listening socket\n\n");
+    out.push_str(&format!(
+        "\n{hh} `listen()` again on a listening socket\n\n"
+    ));
     out.push_str("An IPv4 TCP listener, `listen(first)` then `listen(second)` on the same socket, then filled; the kernel limit is read after the second call.\n\n");
     out.push_str("| first backlog | second backlog | second listen() | kernel limit | queue length | accepted | overflow |\n|---|---|---|---|---|---|---|\n");
     for case in &report.relisten {
@@ -100,7 +120,7 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
                 ),
                 case.second_backlog.to_string(),
                 second,
-                optional(case.kernel_queue.map(|q| q.limit)),
+                limit(case.kernel_queue.map(|q| q.limit)),
                 case.fill
                     .as_ref()
                     .map_or_else(|| "-".to_string(), queue_text),
@@ -112,7 +132,7 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
         );
     }
 
-    out.push_str("\n#### Runtime defaults\n\n");
+    out.push_str(&format!("\n{hh} Runtime defaults\n\n"));
     out.push_str("The listener each API sets up when the caller names no backlog. **backlog passed** is what the runtime's source passes to `listen()` (see [answers.md](answers.md#what-do-common-runtimes-and-servers-pass-and-what-queue-does-that-give)), `-` where it is not cited here; **kernel limit** is the kernel's view of the stored backlog, and **queue length** a fill where the OS has no view.\n\n");
     out.push_str("| API | backlog passed | status | kernel limit | queue length | overflow |\n|---|---|---|---|---|---|\n");
     for runtime in &report.runtime_defaults {
@@ -124,9 +144,18 @@ pub(super) fn section(out: &mut String, os: OsFamily, sourced: &SourcedExtras) {
                     sourced.runtime_anchor(runtime),
                     runtime.api
                 ),
-                passed_by(&runtime.api, os).unwrap_or_else(|| "-".to_string()),
+                // Under gVisor the runtimes are the same Linux binaries.
+                passed_by(
+                    &runtime.api,
+                    if os == OsFamily::Gvisor {
+                        OsFamily::Linux
+                    } else {
+                        os
+                    },
+                )
+                .unwrap_or_else(|| "-".to_string()),
                 status_text(runtime),
-                optional(runtime.kernel_limit),
+                limit(runtime.kernel_limit),
                 runtime
                     .fill
                     .as_ref()

@@ -1,12 +1,16 @@
 //! The documentation generator: report JSON files in, `docs/` files out.
 //!
 //! `backlog-probe docs --reports DIR --out docs/` reads every `report-*.json` (the main harness)
-//! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR` and writes
-//! three files, all pure functions of those reports and of the model in [`crate::predict`]:
+//! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR`, and the
+//! files of each stack `cargo xtask stacks` measured (grouped by its `stack-*.json` manifest,
+//! [`stacks`]), and writes three files, all pure functions of those reports and of the model in
+//! [`crate::predict`]:
 //!
 //! - `results.md`: one table per OS with a stable anchor on every row; an OS without a report
 //!   gets the model's table, labelled "prediction, not measured"; an OS with an extras report
-//!   also gets its UDP, Unix-domain, re-listen and runtime-default rows;
+//!   also gets its UDP, Unix-domain, re-listen and runtime-default rows; the kernel stacks get a
+//!   table with one column per kernel (the knob worlds included) and a section each, gVisor a
+//!   section of its own;
 //! - `queue-length.svg`: effective queue length against backlog per OS (measured points solid,
 //!   predicted points hollow);
 //! - `answers.md`: the common questions about `listen()`, answered with numbers that link to
@@ -19,6 +23,8 @@ mod answers;
 mod cells;
 mod extras;
 mod results;
+mod stack_results;
+pub mod stacks;
 mod svg;
 mod template;
 
@@ -33,6 +39,7 @@ use crate::plan::Backlog;
 use crate::predict::{self, Limits, OsFamily, Prediction};
 use crate::report::extras::ExtrasReport;
 use crate::report::{CaseReport, Report, read};
+use stacks::SourcedStack;
 
 /// A report and the file it was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +58,14 @@ impl SourcedReport {
     }
 
     /// The OS family this report measures, if the model knows it and the run was native (a run
-    /// under an emulator measured the host's TCP, not the target's).
+    /// under an emulator measured the host's TCP, not the target's; one under gVisor measured
+    /// gVisor's, which is a stack, not an OS).
     pub fn measured_os(&self) -> Option<OsFamily> {
-        if self.report.environment.emulator.is_some() {
+        let env = &self.report.environment;
+        if env.emulator.is_some() || env.sandbox.is_some_and(|s| s.has_own_tcp_stack()) {
             return None;
         }
-        OsFamily::from_target_os(&self.report.environment.target_os)
+        OsFamily::from_target_os(&env.target_os)
     }
 
     /// The anchor of a case's row in `results.md`.
@@ -83,10 +92,11 @@ impl SourcedExtras {
 
     /// The OS family this report measures, if the model knows it and the run was native.
     pub fn measured_os(&self) -> Option<OsFamily> {
-        if self.report.environment.emulator.is_some() {
+        let env = &self.report.environment;
+        if env.emulator.is_some() || env.sandbox.is_some_and(|s| s.has_own_tcp_stack()) {
             return None;
         }
-        OsFamily::from_target_os(&self.report.environment.target_os)
+        OsFamily::from_target_os(&env.target_os)
     }
 
     /// The anchor of a UDP row (`linux-x86-64-udp-ipv4`).
@@ -204,11 +214,15 @@ pub(crate) fn predicted_anchor(os: OsFamily, backlog_slug: &str) -> String {
     format!("{}-predicted-{backlog_slug}", os.as_str())
 }
 
+/// Where gVisor's clamp is, for a gVisor number no stack measured.
+const GVISOR_LISTEN_SOURCE: &str = "https://github.com/google/gvisor/blob/release-20260817.0/pkg/sentry/syscalls/linux/sys_socket.go";
+
 /// Everything the pages need, gathered once.
 #[derive(Debug)]
 pub(crate) struct Corpus<'a> {
     reports: &'a [SourcedReport],
     extras: &'a [SourcedExtras],
+    stacks: &'a [SourcedStack],
 }
 
 /// A number for the answers page: where it comes from and a link to it.
@@ -238,12 +252,42 @@ impl Figure {
 }
 
 impl<'a> Corpus<'a> {
+    #[cfg(test)]
     pub(crate) fn new(reports: &'a [SourcedReport], extras: &'a [SourcedExtras]) -> Self {
-        Corpus { reports, extras }
+        Corpus::with_stacks(reports, extras, &[])
     }
 
-    /// Native extras reports of one OS, in file-name order.
+    pub(crate) fn with_stacks(
+        reports: &'a [SourcedReport],
+        extras: &'a [SourcedExtras],
+        stacks: &'a [SourcedStack],
+    ) -> Self {
+        Corpus {
+            reports,
+            extras,
+            stacks,
+        }
+    }
+
+    /// The Linux kernel stacks, oldest first.
+    pub(crate) fn kernels(&self) -> Vec<&'a SourcedStack> {
+        stacks::kernels(self.stacks)
+    }
+
+    /// The gVisor stacks.
+    pub(crate) fn gvisors(&self) -> Vec<&'a SourcedStack> {
+        stacks::gvisors(self.stacks)
+    }
+
+    /// Native extras reports of one OS, in file-name order; for gVisor, its stacks' extras.
     pub(crate) fn measured_extras(&self, os: OsFamily) -> Vec<&'a SourcedExtras> {
+        if os == OsFamily::Gvisor {
+            return self
+                .gvisors()
+                .into_iter()
+                .filter_map(|s| s.extras.as_ref())
+                .collect();
+        }
         self.extras
             .iter()
             .filter(|r| r.measured_os() == Some(os))
@@ -274,8 +318,16 @@ impl<'a> Corpus<'a> {
         })
     }
 
-    /// Native reports of one OS, in file-name order.
+    /// Native reports of one OS, in file-name order; for gVisor, its stacks' default matrices
+    /// (the first run of each).
     pub(crate) fn measured(&self, os: OsFamily) -> Vec<&'a SourcedReport> {
+        if os == OsFamily::Gvisor {
+            return self
+                .gvisors()
+                .into_iter()
+                .filter_map(|s| s.report.as_ref())
+                .collect();
+        }
         self.reports
             .iter()
             .filter(|r| r.measured_os() == Some(os))
@@ -325,6 +377,9 @@ impl<'a> Corpus<'a> {
             .into_iter()
             .find(|b| b.value == backlog)
         {
+            // gVisor has no model table: its section exists only with a measured stack.
+            _ if os == OsFamily::Gvisor && has_model_row => GVISOR_LISTEN_SOURCE.to_string(),
+            _ if os == OsFamily::Gvisor => format!("results.md#{}", os.as_str()),
             Some(row) if has_model_row => {
                 format!("results.md#{}", predicted_anchor(os, &row.slug))
             }
@@ -353,11 +408,23 @@ impl<'a> Corpus<'a> {
 /// Render every documentation file from the reports and the extras reports (each sorted by
 /// file name first, so the order the files were found in does not matter).
 pub fn render(reports: &[SourcedReport], extras: &[SourcedExtras]) -> Vec<DocFile> {
+    render_with_stacks(reports, extras, &[])
+}
+
+/// [`render`], with the stacks `cargo xtask stacks` measured ([`stacks::load`] takes their
+/// reports out of the OS reports first).
+pub fn render_with_stacks(
+    reports: &[SourcedReport],
+    extras: &[SourcedExtras],
+    stacks: &[SourcedStack],
+) -> Vec<DocFile> {
     let mut sorted = reports.to_vec();
     sorted.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let mut sorted_extras = extras.to_vec();
     sorted_extras.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-    let corpus = Corpus::new(&sorted, &sorted_extras);
+    let mut sorted_stacks = stacks.to_vec();
+    sorted_stacks.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    let corpus = Corpus::with_stacks(&sorted, &sorted_extras, &sorted_stacks);
     vec![
         DocFile {
             path: "results.md",
@@ -476,9 +543,10 @@ pub fn regenerate_bounded(
     out_dir: &Path,
     max_bytes: u64,
 ) -> Result<Vec<PathBuf>, DocsError> {
-    let reports = load_reports_bounded(reports_dir, max_bytes)?;
-    let extras = load_extras_bounded(reports_dir, max_bytes)?;
-    write_all_or_none(out_dir, &render(&reports, &extras))
+    let mut reports = load_reports_bounded(reports_dir, max_bytes)?;
+    let mut extras = load_extras_bounded(reports_dir, max_bytes)?;
+    let stacks = stacks::load(reports_dir, max_bytes, &mut reports, &mut extras)?;
+    write_all_or_none(out_dir, &render_with_stacks(&reports, &extras, &stacks))
 }
 
 /// Write `files` into `out_dir` (created if missing) all or none, and return their paths.

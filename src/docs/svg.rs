@@ -23,6 +23,7 @@ fn colour(os: OsFamily) -> &'static str {
         OsFamily::Macos => "#d62728",
         OsFamily::Freebsd => "#2ca02c",
         OsFamily::Windows => "#9467bd",
+        OsFamily::Gvisor => "#ff7f0e",
     }
 }
 

@@ -252,7 +252,8 @@ fn svg_marks_measured_solid_and_predicted_hollow() {
         7
     );
     assert!(linux.contains("listen(0): 1 measured (ipv4)"));
-    // Windows: predicted only, hollow, with two unknowns (0 and i32::MIN) as "?".
+    // Windows: predicted only, hollow, with four unknowns (0, 1, 5 and i32::MIN: plain
+    // backlogs up to 200 are undocumented) as "?".
     let windows = svg
         .split("<g id=\"series-windows\">")
         .nth(1)
@@ -262,11 +263,11 @@ fn svg_marks_measured_solid_and_predicted_hollow() {
         windows
             .matches("r=\"5\" fill=\"none\" stroke=\"#9467bd\"")
             .count(),
-        5
+        3
     );
-    // No line bridges an unknown point: one dashed run, from 1 to i32::MAX.
+    // No line bridges an unknown point: one dashed run, from SOMAXCONN to i32::MAX.
     assert_eq!(windows.matches("<polyline").count(), 1);
-    assert_eq!(windows.matches(">?<title>").count(), 2);
+    assert_eq!(windows.matches(">?<title>").count(), 4);
     assert!(windows.contains("predicted by the model, not measured"));
     assert!(!windows.contains(" measured ("));
     assert_eq!(svg.matches("predicted, not measured</text>").count(), 3);
@@ -467,7 +468,7 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
     for case in &mut windows.relisten {
         case.kernel_queue = None;
         if let Some(fill) = case.fill.as_mut() {
-            // The Windows model gives the backlog itself: 5 means the first value stayed.
+            // 5 for both: the first value, were it used as given.
             fill.queue_length = 5;
             fill.stop = FillStop::FailedInHandshake;
         }
@@ -494,9 +495,10 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
     assert!(section.contains("<a id=\"windows-x86-64-udp-ipv4\"></a>"));
     assert!(!results.contains("linux-x86-64-udp-ipv4"));
     assert!(answers.contains("- **Windows**, measured: `listen(5)` then `listen(2)`: queue **5** ([measured](results.md#windows-x86-64-relisten-5-then-2))"), "{answers}");
-    assert!(
-        answers.contains("The first backlog stayed. By the documentation: the old value stays;")
-    );
+    // The model leaves plain Windows backlogs up to 200 unknown, so a queue of 5 cannot tell
+    // which call's backlog applied: no verdict, only the documentation.
+    assert!(answers.contains("([measured](results.md#windows-x86-64-relisten-5-then-10)). By the documentation: the old value stays;"), "{answers}");
+    assert!(!answers.contains("The first backlog stayed."));
     assert!(answers.contains(
         "128 → **128** ([measured](results.md#windows-x86-64-runtime-std-net-tcplistener-bind)) |"
     ));
@@ -573,4 +575,405 @@ fn load_extras_reads_only_extras_files() {
         "{error}"
     );
     let _ = fs::remove_dir_all(&dir);
+}
+
+// ---- Stacks (`cargo xtask stacks`): kernels under QEMU and gVisor ----
+
+use super::stacks::{SourcedWorld, StackManifest, SynRetransmissions};
+
+/// The Linux fixture as a Debian kernel's guest report: its release, its build string and the
+/// runner's bare environment.
+fn kernel_report(release: &str, build: &str) -> Report {
+    let mut report = linux_fixture();
+    let env = &mut report.environment;
+    env.kernel = Some(release.to_string());
+    env.os.os_type = "Linux".into();
+    env.os.version = "Unknown".into();
+    env.settings
+        .insert("kernel.version".into(), build.to_string());
+    // The fixture's tcp_syn_linear_timeouts exists from 6.5 only.
+    if !release.starts_with("6.12") {
+        env.settings.remove("net.ipv4.tcp_syn_linear_timeouts");
+    }
+    report
+}
+
+/// A knob world of `base`: `net.ipv4.tcp_syncookies=0`, with the zero-backlog cases' queue set
+/// to `zero_queue`.
+fn syncookies_world(base: &Report, zero_queue: u32) -> Report {
+    let mut value = serde_json::to_value(base).unwrap();
+    value["world"] = serde_json::json!({
+        "kind": "network_namespace",
+        "sysctls": [{"key": "net.ipv4.tcp_syncookies", "requested": 0, "read_back": 0}],
+        "counters": null
+    });
+    let mut report: Report = serde_json::from_value(value).unwrap();
+    report
+        .environment
+        .settings
+        .insert("net.ipv4.tcp_syncookies".into(), "0".into());
+    for case in &mut report.cases {
+        if case.backlog == 0 {
+            case.queue_length = Some(zero_queue);
+        }
+    }
+    report
+}
+
+fn manifest(stack: &str, kind: &str) -> StackManifest {
+    StackManifest {
+        stack: stack.to_string(),
+        arch: "x86_64".into(),
+        kind: kind.to_string(),
+        ..StackManifest::default()
+    }
+}
+
+/// A kernel stack with its default matrix and a syncookies-off world.
+fn kernel_stack(stack: &str, version: &str, release: &str, build: &str, zero: u32) -> SourcedStack {
+    let report = kernel_report(release, build);
+    let world = syncookies_world(&report, zero);
+    let key = format!("{stack}-x86_64");
+    SourcedStack {
+        file_name: format!("stack-{key}.json"),
+        manifest: StackManifest {
+            package: Some(format!("linux-image-{release}")),
+            package_version: Some(version.to_string()),
+            accel: Some("tcg".into()),
+            uname_r: Some(release.to_string()),
+            uname_v: Some(build.to_string()),
+            ..manifest(stack, "linux-qemu")
+        },
+        report: Some(sourced(&format!("report-{key}.json"), report)),
+        worlds: vec![SourcedWorld {
+            name: "syncookies_0".into(),
+            sourced: sourced(&format!("world-{key}-syncookies_0.json"), world),
+        }],
+        extras: None,
+        repeats: Vec::new(),
+        retransmissions: Some((
+            format!("retrans-{key}.json"),
+            SynRetransmissions {
+                client: "busybox nc".into(),
+                counter: "TcpExt TCPSynRetrans".into(),
+                poll_s: 0.1,
+                window_s: 9.0,
+                times_s: vec![1.04, 3.13, 7.23],
+            },
+        )),
+    }
+}
+
+/// Debian's 5.10.223 (before 3479c7549fb1) and trixie's 6.12.118 (after), given newest first.
+fn two_kernels(zero_on_new: u32) -> Vec<SourcedStack> {
+    vec![
+        kernel_stack(
+            "linux-6.12",
+            "6.12.118-1",
+            "6.12.118+deb13-cloud-amd64",
+            "#1 SMP PREEMPT_DYNAMIC Debian 6.12.118-1 (2026-11-20)",
+            zero_on_new,
+        ),
+        kernel_stack(
+            "linux-5.10.223",
+            "5.10.223-1",
+            "5.10.0-32-cloud-amd64",
+            "#1 SMP Debian 5.10.223-1 (2024-08-10)",
+            0,
+        ),
+    ]
+}
+
+/// The fixture as gVisor measured it: gVisor's environment, N + 1 up to 1025, `TCP_INFO` 0/0.
+fn gvisor_report() -> Report {
+    let mut report = linux_fixture();
+    let env = &mut report.environment;
+    env.sandbox = Some(crate::sys::Sandbox::Gvisor);
+    env.kernel = Some("4.4.0".into());
+    env.somaxconn.setting = Some(128);
+    env.settings
+        .insert("net.core.somaxconn".into(), "128".into());
+    for case in &mut report.cases {
+        case.queue_length = Some((case.backlog as u32).min(1024) + 1);
+        case.kernel_queue = Some(crate::sys::KernelQueue {
+            queued: 0,
+            limit: 0,
+            incomplete: None,
+        });
+    }
+    report
+}
+
+fn gvisor_stack() -> SourcedStack {
+    let key = "gvisor-20221219.0-x86_64";
+    let mut raced = gvisor_report();
+    raced.cases[1].queue_length = Some(7); // ipv4 listen(5): one more than N + 1
+    let mut slow = gvisor_report();
+    let case = &mut slow.cases[2]; // ipv4 SOMAXCONN: a slow handshake counted as the overflow
+    case.queue_length = Some(370);
+    case.overflow.elapsed_ms = Some(287);
+    case.late_completion.kind = crate::classify::tcp::LateKind::Completed;
+    case.late_completion.elapsed_ms = Some(293);
+    SourcedStack {
+        file_name: format!("stack-{key}.json"),
+        manifest: StackManifest {
+            runsc_version: Some("0.0~20221219.0".into()),
+            platform: Some("ptrace".into()),
+            network: Some("none".into()),
+            notes: vec!["world-syncookies_0: unsupported: backlog-probe: error: cannot set up the network namespace".into()],
+            ..manifest("gvisor-20221219.0", "gvisor")
+        },
+        report: Some(sourced(&format!("report-{key}.json"), gvisor_report())),
+        worlds: Vec::new(),
+        extras: None,
+        repeats: vec![
+            sourced(&format!("repeat-{key}-2.json"), raced),
+            sourced(&format!("repeat-{key}-3.json"), slow),
+        ],
+        retransmissions: None,
+    }
+}
+
+fn render_stacks(stacks: &[SourcedStack]) -> Vec<DocFile> {
+    render_with_stacks(
+        &[sourced("report-linux-x86_64.json", linux_fixture())],
+        &[],
+        stacks,
+    )
+}
+
+/// Every link of both pages lands on an anchor or heading that exists.
+fn assert_links_resolve(files: &[DocFile]) {
+    let results = file(files, "results.md");
+    let answers = file(files, "answers.md");
+    let defined = anchors(results);
+    for link in links_into_results(answers)
+        .iter()
+        .chain(links_to(results, "").iter())
+    {
+        assert!(defined.contains(link), "link to missing #{link}");
+    }
+    let headings: BTreeSet<String> = answers
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(github_heading_id)
+        .collect();
+    for link in links_to(answers, "")
+        .iter()
+        .chain(&links_to(results, "answers.md"))
+    {
+        assert!(headings.contains(link), "link to missing answers.md#{link}");
+    }
+    let ids: Vec<&str> = results
+        .split("id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let unique: BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an anchor is defined twice");
+}
+
+#[test]
+fn kernels_get_a_table_with_a_column_each_and_the_worlds() {
+    let files = render_stacks(&two_kernels(1));
+    let results = file(&files, "results.md");
+    let (os_part, stacks_part) = results.split_once("## Linux across kernels").unwrap();
+    // The Linux section stays the host's report alone.
+    assert_eq!(os_part.matches("### Measured:").count(), 1, "{os_part}");
+    assert!(!os_part.contains("5.10.0-32-cloud-amd64"));
+    // One column per kernel, oldest first, each linked to its section.
+    assert!(stacks_part.contains("| world | backlog | [5.10.223](#stack-linux-5-10-223-x86-64) | [6.12.118](#stack-linux-6-12-x86-64) | model |"), "{stacks_part}");
+    // The world row: each cell links to the kernel's own row; the model differs by kernel.
+    assert!(stacks_part.contains("| `net.ipv4.tcp_syncookies=0` | <a id=\"linux-kernels-syncookies-0-backlog-zero\"></a>0 | [0](#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) | [1](#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero) | 0 on 5.10.223; 1 on 6.12.118 |"), "{stacks_part}");
+    assert!(stacks_part.contains("| default | <a id=\"linux-kernels-default-backlog-five\"></a>5 | [6](#linux-5-10-223-x86-64-ipv4-backlog-five) | [6](#linux-6-12-x86-64-ipv4-backlog-five) | 6 |"));
+    assert!(stacks_part.contains("Every measured cell agrees with the model for its kernel."));
+    // Each kernel's own section, with its rows and its provenance.
+    assert!(stacks_part.contains(
+        "### <a id=\"stack-linux-5-10-223-x86-64\"></a>Linux 5.10.223 (`linux-5.10.223`)"
+    ));
+    assert!(stacks_part.contains(
+        "Debian's `linux-image-5.10.0-32-cloud-amd64` 5.10.223-1, booted under QEMU (tcg)."
+    ));
+    assert!(stacks_part.contains("#### World `syncookies_0`"));
+    assert!(stacks_part.contains(
+        "| <a id=\"world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero\"></a>0 | ipv4 | 0 |"
+    ));
+    // The retransmission timing against the schedule of the kernel's version.
+    assert!(stacks_part.contains("| <a id=\"linux-5-10-223-x86-64-syn-retransmissions\"></a>[5.10.223](#stack-linux-5-10-223-x86-64) | absent (before 6.5) | 1.04, 3.13, 7.23 s"));
+    assert!(stacks_part.contains("| 1, 3, 7, 15, 31, 63 … s |"));
+    // 6.12's report has tcp_syn_linear_timeouts=4 (the fixture's): 1, 3, 7 contradicts it.
+    assert!(
+        stacks_part.contains("| `4` | ≠ 1.04, 3.13, 7.23 s"),
+        "{stacks_part}"
+    );
+    // The answers cite each kernel where the answer depends on the version.
+    let answers = file(&files, "answers.md");
+    assert!(answers.contains("Measured with `tcp_syncookies=0`: **0** on 5.10.223 ([measured](results.md#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero)); **1** on 6.12.118 ([measured](results.md#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero)) ([table](results.md#linux-kernels-syncookies-0-backlog-zero))"), "{answers}");
+    assert!(
+        answers.contains(
+            "Measured on 5.10.223 and 6.12.118 ([table](results.md#linux-across-kernels))"
+        )
+    );
+    assert!(answers.contains("- [Linux 5.10.223 (Debian, under QEMU)](results.md#stack-linux-5-10-223-x86-64): all 16 comparable measured cases of its 2 report(s) agree with the model."), "{answers}");
+    assert_links_resolve(&files);
+    // The order the stacks come in does not matter.
+    let mut reversed = two_kernels(1);
+    reversed.reverse();
+    assert_eq!(render_stacks(&reversed), files);
+}
+
+#[test]
+fn a_kernel_that_contradicts_its_model_is_marked() {
+    // 6.12.118 carries 3479c7549fb1: 0 with syncookies off contradicts the model.
+    let files = render_stacks(&two_kernels(0));
+    let results = file(&files, "results.md");
+    assert!(results.contains("| [0](#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) | ≠ [0](#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero) |"), "{results}");
+    assert!(results.contains("**≠ 1 cell(s) contradict the model:** [6.12.118, syncookies_0](#linux-kernels-syncookies-0-backlog-zero)"));
+    let answers = file(&files, "answers.md");
+    assert!(
+        answers.contains("**2 of 16 measured cases contradict the model**"),
+        "{answers}"
+    );
+    assert_links_resolve(&files);
+}
+
+#[test]
+fn gvisor_gets_its_section_its_column_and_its_runs() {
+    let files = render_stacks(&[gvisor_stack()]);
+    let results = file(&files, "results.md");
+    let (os_part, gvisor) = results.split_once("## gVisor").unwrap();
+    assert!(
+        !os_part.contains("gvisor-20221219"),
+        "gVisor is no Linux report"
+    );
+    assert!(gvisor.contains(
+        "### <a id=\"stack-gvisor-20221219-0-x86-64\"></a>gVisor 20221219.0 (`gvisor-20221219.0`)"
+    ));
+    assert!(
+        gvisor.contains("Measured with `runsc` 0.0~20221219.0, platform ptrace, network none.")
+    );
+    // TCP_INFO's zeros are no kernel view, and gVisor's own model is applied.
+    assert!(gvisor.contains("| <a id=\"gvisor-20221219-0-x86-64-ipv4-backlog-somaxconn\"></a>somaxconn (4096) | ipv4 | 1025 | 4098 | n/a | dropped |"), "{gvisor}");
+    assert!(gvisor.contains("| 1025 dropped |"));
+    assert!(gvisor.contains("The knob worlds (`syncookies_0`) need a network namespace"));
+    // The runs, each disagreement explained from the data or the source.
+    assert!(gvisor.contains("| <a id=\"gvisor-20221219-0-x86-64-runs-ipv4-backlog-five\"></a>ipv4 5 | 6 | ≠ 7 | 6 | 6 |"), "{gvisor}");
+    assert!(
+        gvisor.contains("7 instead of 6: netstack tests for a full queue when the SYN arrives")
+    );
+    assert!(gvisor.contains("370 instead of 1025: connect 371 was still unanswered at 287 ms, past the harness's 200 ms admission grace, and completed at 293 ms"));
+    let answers = file(&files, "answers.md");
+    assert!(answers.contains("| backlog | Linux | macOS | FreeBSD | Windows | gVisor |"));
+    assert!(answers.contains(
+        "**1025** ([measured](results.md#gvisor-20221219-0-x86-64-ipv4-backlog-minus-one))"
+    ));
+    assert!(
+        answers.contains("it read **128** ([measured](results.md#stack-gvisor-20221219-0-x86-64))")
+    );
+    assert!(
+        answers.contains("**2 of 24 measured cases contradict the model**"),
+        "{answers}"
+    );
+    assert_links_resolve(&files);
+}
+
+#[test]
+fn without_stacks_the_sections_say_so_and_links_resolve() {
+    let files = render_stacks(&[]);
+    let results = file(&files, "results.md");
+    assert!(results.contains("## Linux across kernels\n\nNo kernel stack measured yet"));
+    assert!(results.contains("## gVisor\n\nNo gVisor stack measured yet"));
+    let answers = file(&files, "answers.md");
+    assert!(answers.contains("| backlog | Linux | macOS | FreeBSD | Windows |\n"));
+    assert!(answers.contains("not measured here (no kernel stack in `docs/data/`)"));
+    assert_links_resolve(&files);
+}
+
+#[test]
+fn a_gvisor_report_without_its_manifest_is_no_linux_report() {
+    let files = render(
+        &[
+            sourced("report-linux-x86_64.json", linux_fixture()),
+            sourced("report-gvisor-x86_64.json", gvisor_report()),
+        ],
+        &[],
+    );
+    let results = file(&files, "results.md");
+    assert_eq!(results.matches("### Measured:").count(), 1);
+    assert!(results.contains("- [`data/report-gvisor-x86_64.json`](data/report-gvisor-x86_64.json): ran under gVisor, whose TCP is its own netstack"));
+}
+
+#[test]
+fn stack_files_are_grouped_by_their_manifest() {
+    let dir = std::env::temp_dir().join(format!("backlog-probe-stacks-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let write =
+        |name: &str, value: &dyn erased::Json| fs::write(dir.join(name), value.json()).unwrap();
+    let kernel = kernel_report("6.12.118+deb13-cloud-amd64", "#1 SMP Debian 6.12.118-1");
+    write("report-linux-x86_64.json", &linux_fixture());
+    write("report-linux-6.12-x86_64.json", &kernel);
+    write(
+        "world-linux-6.12-x86_64-syncookies_0.json",
+        &syncookies_world(&kernel, 1),
+    );
+    // A world of a stack without a manifest, and another stack's: neither is taken.
+    write(
+        "world-linux-6.1-x86_64-syncookies_0.json",
+        &syncookies_world(&kernel, 1),
+    );
+    write("extras-linux-6.12-x86_64.json", &extras_fixture());
+    write("extras-linux-x86_64.json", &extras_fixture());
+    fs::write(
+        dir.join("retrans-linux-6.12-x86_64.json"),
+        r#"{"schema_version": 1, "kind": "syn_retransmissions", "environment": {"kernel": "x"}, "backlog": 0, "client": "busybox nc", "counter": "TcpExt TCPSynRetrans", "poll_s": 0.1, "window_s": 9, "times_s": [1.2, 2.2]}"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("stack-linux-6.12-x86_64.json"),
+        r#"{"stack": "linux-6.12", "arch": "x86_64", "kind": "linux-qemu", "package_version": "6.12.118-1", "files": [], "unknown_field": true}"#,
+    )
+    .unwrap();
+    let mut reports = load_reports(&dir).unwrap();
+    let mut extras = load_extras(&dir).unwrap();
+    let stacks = stacks::load(&dir, u64::MAX, &mut reports, &mut extras).unwrap();
+    let _ = fs::remove_dir_all(&dir);
+    assert_eq!(
+        reports
+            .iter()
+            .map(|r| r.file_name.as_str())
+            .collect::<Vec<_>>(),
+        ["report-linux-x86_64.json"]
+    );
+    assert_eq!(
+        extras
+            .iter()
+            .map(|r| r.file_name.as_str())
+            .collect::<Vec<_>>(),
+        ["extras-linux-x86_64.json"]
+    );
+    let [stack] = stacks.as_slice() else {
+        panic!("{stacks:?}")
+    };
+    assert_eq!(stack.label(), "6.12.118");
+    assert_eq!(stack.family(), OsFamily::Linux);
+    assert!(stack.report.is_some() && stack.extras.is_some());
+    assert_eq!(stack.worlds.len(), 1);
+    assert_eq!(stack.worlds[0].name, "syncookies_0");
+    assert_eq!(
+        stack.retransmissions.as_ref().unwrap().1.times_s,
+        [1.2, 2.2]
+    );
+}
+
+/// Serialising the fixtures' two types through one writer.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
+    }
 }

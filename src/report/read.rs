@@ -262,6 +262,16 @@ impl InputFile {
         parse_versioned(self.file, self.max_bytes, SCHEMA_VERSION, REPORT)
     }
 
+    /// Parse it as some other JSON `what` the tools write (a stack manifest, a timing), within
+    /// the same limit but without a schema version; the error is the bare reason.
+    pub fn json<T: DeserializeOwned>(self, what: &str) -> Result<T, ReadError> {
+        let mut limited = Limited::new(self.file, self.max_bytes);
+        let mut reader = BufReader::new(&mut limited);
+        let parsed: Result<T, _> = serde_json::from_reader(&mut reader);
+        drop(reader);
+        parsed.map_err(|e| parse_failure(&e, limited.over, self.max_bytes, what))
+    }
+
     /// Parse it as an extras report (streaming, schema-checked); the error is the bare reason.
     pub fn extras(self) -> Result<ExtrasReport, ReadError> {
         parse_versioned(self.file, self.max_bytes, EXTRAS_SCHEMA_VERSION, EXTRAS)

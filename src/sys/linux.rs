@@ -99,9 +99,13 @@ pub fn somaxconn_setting() -> Option<(&'static str, i64)> {
     Some(("net.core.somaxconn", value))
 }
 
-/// Knobs that change what a full queue looks like (os-semantics.md §1.2–1.4).
+/// Knobs that change what a full queue looks like (os-semantics.md §1.2–1.4), and
+/// `kernel.version` (`uname -v`): where `uname -r` is a distribution's ABI name
+/// (`5.10.0-32-cloud-amd64`) its build string is the one place the upstream patch level shows
+/// (`#1 SMP Debian 5.10.223-1 (2024-08-10)`), and the model's version rules need it.
 pub fn tcp_settings() -> BTreeMap<String, String> {
     [
+        "kernel.version",
         "net.core.somaxconn",
         "net.ipv4.tcp_syncookies",
         "net.ipv4.tcp_abort_on_overflow",

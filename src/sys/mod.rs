@@ -17,7 +17,7 @@
 //! | `queue_full(&KernelQueue) -> Option<bool>` | whether that view shows a full queue by the kernel's own test (each module cites it); used only to stop waiting sooner, never as a count |
 //! | `somaxconn_constant() -> i64` | the platform's `SOMAXCONN` constant |
 //! | `somaxconn_setting() -> Option<(&'static str, i64)>` | the system's effective limit and the knob it comes from |
-//! | `tcp_settings() -> BTreeMap<String, String>` | other knobs that shape the experiments (syncookies, SYN retries, ...) |
+//! | `tcp_settings() -> BTreeMap<String, String>` | other knobs that shape the experiments (syncookies, SYN retries, ...), and on Linux `kernel.version` (`uname -v`, where a distribution kernel keeps its upstream patch level) |
 //! | `kernel_version() -> Option<String>` | the kernel release (`uname -r`), where there is one |
 //! | `raise_fd_limit() -> Option<FdLimit>` | raise the soft RLIMIT_NOFILE toward the hard limit (never the hard limit itself); `None` where there is no such limit. Callers use [`fd_limit`], which raises once |
 //! | `emulator() -> Option<String>` | a compatibility layer the binary runs under (Wine), whose TCP is not the target OS's |

@@ -20,6 +20,9 @@ pub enum Kind {
     Extras,
     /// `burst --format json`.
     Burst,
+    /// The guest script [`SYN_RETRANSMISSIONS`]: when a client whose SYN meets a full queue
+    /// retransmits it. Kernels only: gVisor's `/proc/net/netstat` counters are zeros.
+    SynRetransmissions,
 }
 
 /// One invocation of backlog-probe.
@@ -32,6 +35,45 @@ pub struct Experiment {
     /// [`Experiment::args`]).
     args: &'static [&'static str],
 }
+
+/// A guest script (busybox sh) that times one client's SYN retransmissions: `backlog-probe hold
+/// --backlog 0` keeps a listener full, busybox `nc` connects to it, and the script polls the
+/// kernel's `TcpExt TCPSynRetrans` counter in `/proc/net/netstat` every 0.1 s for 9 s, printing
+/// each increase's time after the connect as JSON. Linux 6.5+ (linear timeouts) should show
+/// 1, 2, 3, 4, 5, 7 s; older kernels 1, 3, 7 s.
+pub const SYN_RETRANSMISSIONS: &str = r#"#!/bin/busybox sh
+retrans() {
+  awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "TCPSynRetrans") c = i; h = 1 } else if (c) print $c }' /proc/net/netstat
+}
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+[ -n "$(retrans)" ] || { echo "no TcpExt TCPSynRetrans in /proc/net/netstat" >&2; exit 1; }
+/bin/backlog-probe hold --backlog 0 --for 12 >/tmp/hold.out 2>/tmp/hold.err &
+hold=$!
+n=0
+while [ ! -s /tmp/hold.out ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+addr=$(head -n 1 /tmp/hold.out)
+[ -n "$addr" ] || { echo "hold printed no address" >&2; cat /tmp/hold.err >&2; exit 1; }
+last=$(retrans)
+start=$(uptime_s)
+nc -w 12 "${addr%:*}" "${addr##*:}" </dev/null >/dev/null 2>&1 &
+client=$!
+times=""
+while :; do
+  now=$(uptime_s)
+  elapsed=$(awk -v a="$now" -v b="$start" 'BEGIN { printf "%.2f", a - b }')
+  awk -v e="$elapsed" 'BEGIN { exit !(e >= 9) }' && break
+  count=$(retrans)
+  if [ "$count" != "$last" ]; then
+    # Two retransmissions within one poll are listed at the same time.
+    while [ "$last" -lt "$count" ]; do times="$times${times:+,}$elapsed"; last=$((last + 1)); done
+  fi
+  sleep 0.1
+done
+kill "$client" "$hold" 2>/dev/null
+wait
+printf '{"schema_version": 1, "kind": "syn_retransmissions", "environment": {"kernel": "%s"}, "backlog": 0, "client": "busybox nc", "counter": "TcpExt TCPSynRetrans", "poll_s": 0.1, "window_s": 9, "times_s": [%s]}
+' "$(uname -r)" "$times"
+"#;
 
 /// `run` as the default matrix and the worlds call it.
 const RUN: &[&str] = &["run", "--format", "json", "--quiet"];
@@ -86,9 +128,27 @@ pub const ALL: &[Experiment] = &[
             "--quiet",
         ],
     },
+    Experiment {
+        step: "syn-retransmissions",
+        kind: Kind::SynRetransmissions,
+        args: &[],
+    },
 ];
 
 impl Experiment {
+    /// True for what only a kernel guest runs (not gVisor).
+    pub fn kernel_only(&self) -> bool {
+        self.kind == Kind::SynRetransmissions
+    }
+
+    /// The guest command line: backlog-probe with its arguments, or a script.
+    pub fn guest_command(&self) -> String {
+        match self.kind {
+            Kind::SynRetransmissions => "sh /bin/syn-retransmissions".to_string(),
+            _ => format!("/bin/backlog-probe {}", self.args().join(" ")),
+        }
+    }
+
     /// The arguments to backlog-probe.
     pub fn args(&self) -> Vec<&'static str> {
         let mut args = self.args.to_vec();
@@ -106,6 +166,7 @@ impl Experiment {
             Kind::World { name, .. } => format!("world-{stack}-{arch}-{name}.json"),
             Kind::Extras => format!("extras-{stack}-{arch}.json"),
             Kind::Burst => format!("burst-{stack}-{arch}.json"),
+            Kind::SynRetransmissions => format!("retrans-{stack}-{arch}.json"),
         }
     }
 
@@ -123,6 +184,7 @@ impl Experiment {
                 Kind::World { .. } => non_empty(&value, "cases") && value.get("world").is_some(),
                 Kind::Extras => has_array("udp") && has_array("unix_domain"),
                 Kind::Burst => has_array("outcomes") && has_array("clients"),
+                Kind::SynRetransmissions => non_empty(&value, "times_s"),
             };
         if !complete {
             return Err("output is JSON but lacks the fields of its kind".to_string());
@@ -170,6 +232,39 @@ pub fn view_disagreements(text: &str) -> Option<String> {
     })
 }
 
+/// For a report or world: the cases that ended inconclusive (`overflow.kind`), with the
+/// harness's reason, as one line, or `None` when there are none. A stack's case has no reason
+/// to be inconclusive (nothing else runs in the guest), so the runner counts it as a failure.
+pub fn inconclusive_cases(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let cases = value.get("cases")?.as_array()?;
+    let inconclusive: Vec<String> = cases
+        .iter()
+        .filter(|case| case["overflow"]["kind"] == "inconclusive")
+        .map(|case| {
+            format!(
+                "{} ({})",
+                case["name"].as_str().unwrap_or("?"),
+                case["overflow"]["detail"].as_str().unwrap_or("no detail")
+            )
+        })
+        .collect();
+    (!inconclusive.is_empty()).then(|| {
+        let shown = inconclusive.iter().take(2).cloned().collect::<Vec<_>>();
+        format!(
+            "{} of {} cases inconclusive: {}{}",
+            inconclusive.len(),
+            cases.len(),
+            shown.join(", "),
+            if inconclusive.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )
+    })
+}
+
 fn non_empty(value: &Value, key: &str) -> bool {
     value
         .get(key)
@@ -191,6 +286,29 @@ mod tests {
         assert!(names.contains(&"world-linux-6.1-x86_64-somaxconn_16.json".to_string()));
         assert!(names.contains(&"extras-linux-6.1-x86_64.json".to_string()));
         assert!(names.contains(&"burst-linux-6.1-x86_64.json".to_string()));
+        assert!(names.contains(&"retrans-linux-6.1-x86_64.json".to_string()));
+    }
+
+    #[test]
+    fn the_retransmission_script_prints_its_kind() {
+        let retrans = ALL
+            .iter()
+            .find(|e| e.kind == Kind::SynRetransmissions)
+            .unwrap();
+        assert!(retrans.kernel_only());
+        assert_eq!(retrans.guest_command(), "sh /bin/syn-retransmissions");
+        assert_eq!(
+            ALL[0].guest_command(),
+            "/bin/backlog-probe run --format json --quiet"
+        );
+        let out = r#"{"schema_version": 1, "kind": "syn_retransmissions", "environment": {"kernel": "6.1.0"}, "times_s": [1.05,3.1]}"#;
+        assert!(retrans.check(out).is_ok());
+        let none = r#"{"schema_version": 1, "environment": {}, "times_s": []}"#;
+        assert!(
+            retrans.check(none).is_err(),
+            "no retransmission seen is a failure"
+        );
+        assert!(SYN_RETRANSMISSIONS.contains("TCPSynRetrans"));
     }
 
     #[test]
@@ -218,6 +336,23 @@ mod tests {
         let text = r#"{"schema_version": 1, "environment": {}, "cases": [{}]}"#;
         assert_eq!(report.check(text).expect("a report"), format!("{text}\n"));
         assert!(ALL[1].check(text).is_err(), "a world records its world");
+    }
+
+    #[test]
+    fn inconclusive_cases_are_named() {
+        let text = r#"{"cases": [
+            {"name": "ipv4_backlog_one", "overflow": {"kind": "dropped"}},
+            {"name": "ipv4_backlog_five", "overflow": {"kind": "inconclusive", "detail": "fd budget"}}
+        ]}"#;
+        assert_eq!(
+            inconclusive_cases(text).as_deref(),
+            Some("1 of 2 cases inconclusive: ipv4_backlog_five (fd budget)")
+        );
+        assert_eq!(
+            inconclusive_cases(r#"{"cases": [{"name": "a", "overflow": {"kind": "dropped"}}]}"#),
+            None
+        );
+        assert_eq!(inconclusive_cases(r#"{"udp": []}"#), None);
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub fn build_initramfs(
     }
     copy(busybox, &root.join("bin/busybox"))?;
     copy(binary, &root.join("bin/backlog-probe"))?;
+    fs::write(
+        root.join("bin/syn-retransmissions"),
+        crate::experiments::SYN_RETRANSMISSIONS,
+    )
+    .map_err(|e| format!("cannot write /bin/syn-retransmissions: {e}"))?;
     for library in shared_libraries(binary)? {
         let inside = root.join(library.strip_prefix("/").unwrap_or(&library));
         mkdir(inside.parent().unwrap_or(&root))?;
@@ -116,6 +121,9 @@ echo 1 > /proc/sys/kernel/printk
 M='{marker}'
 if grep -q bp.probe /proc/cmdline; then echo "$M PROBE ok@@"; poweroff -f; fi
 ip link set lo up
+# PID 1 starts with 4096 descriptors, soft and hard, and backlog-probe raises only its soft limit
+# (never the hard one): the 4097-connection cases need more. fs.nr_open's default allows this.
+ulimit -n 1048576
 step() {{
   name=$1; shift
   echo "$M START $name@@"
@@ -129,9 +137,9 @@ step uname sh -c 'uname -r; uname -v'
     );
     for experiment in experiments {
         script.push_str(&format!(
-            "step {} /bin/backlog-probe {}\n",
+            "step {} {}\n",
             experiment.step,
-            experiment.args().join(" ")
+            experiment.guest_command()
         ));
     }
     script.push_str("echo \"$M DONE all@@\"\npoweroff -f\n");
@@ -585,8 +593,15 @@ mod tests {
     fn the_init_script_runs_every_experiment() {
         let script = init_script(M, crate::experiments::ALL);
         for experiment in crate::experiments::ALL {
-            assert!(script.contains(&format!("step {} /bin/backlog-probe", experiment.step)));
+            let line = format!("step {} {}\n", experiment.step, experiment.guest_command());
+            assert!(script.contains(&line), "{line}");
         }
+        assert!(script.contains("step report /bin/backlog-probe run"));
         assert!(script.ends_with("poweroff -f\n"));
+        // Before the first experiment: the default matrix needs more than PID 1's 4096.
+        let raise = script
+            .find("ulimit -n 1048576")
+            .expect("the descriptor limit is raised");
+        assert!(raise < script.find("step uname").unwrap());
     }
 }

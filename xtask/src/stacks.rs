@@ -23,8 +23,8 @@ const LONG_ABOUT: &str = "\
 Measure backlog-probe on other real TCP stacks: Debian's cloud kernels booted under QEMU (no \
 network device: every experiment stays on the guest's loopback), and gVisor's netstack under \
 runsc (--network=none). Each stack runs the default matrix, the knob worlds (syncookies 0, \
-somaxconn 16 and 0, abort_on_overflow 1), the extras and a burst, and each output is written to \
-its own file in --out.
+somaxconn 16 and 0, abort_on_overflow 1), the extras and a burst (a kernel also times a \
+client's SYN retransmissions), and each output is written to its own file in --out.
 
 Without --kernel and --gvisor every default kernel and gVisor are measured. Kernels are fetched \
 once into the cache (an apt configuration of the runner's own, never the system's) and reused \
@@ -36,6 +36,7 @@ Files written (STACK is linux-6.1, gvisor-20221219.0, ...; ARCH the host's):
   world-STACK-ARCH-WORLD.json     a knob world (run --sysctl ...)
   extras-STACK-ARCH.json          extras --format json
   burst-STACK-ARCH.json           burst --backlog 5 --clients 64
+  retrans-STACK-ARCH.json         kernels only: when a client's SYN to a full queue is retransmitted
   repeat-STACK-ARCH-N.json        gVisor's further runs of the default matrix
   stack-STACK-ARCH.json           what ran: versions, uname, accelerator, files, timings, problems
 
@@ -687,6 +688,18 @@ fn record(
         context.progress.say(&outcome.name, &note);
         outcome.notes.push(note);
     }
+    // Written all the same, for a look; but the run fails.
+    if let Some(what) = result
+        .as_ref()
+        .ok()
+        .and_then(|text| experiments::inconclusive_cases(text))
+    {
+        let problem = format!("{step}: {what}");
+        context
+            .progress
+            .say(&outcome.name, format!("FAILED {problem}"));
+        outcome.problems.push(problem);
+    }
     let written = result.and_then(|text| {
         fs::write(context.out.join(&file), text).map_err(|e| format!("cannot write {file}: {e}"))
     });
@@ -727,6 +740,9 @@ fn run_gvisor(context: &Context, runs: u32, state: &Path) -> Outcome {
     let mut files = Vec::new();
     let mut matrices = Vec::new();
     for experiment in experiments::ALL {
+        if experiment.kernel_only() {
+            continue;
+        }
         let repeats = if experiment.kind == Kind::Report {
             runs
         } else {
