@@ -44,6 +44,7 @@ const ERRNO_NAMES: &[(i32, &str)] = &[
     (libc::EDESTADDRREQ, "EDESTADDRREQ"),
     (libc::ENOENT, "ENOENT"),
     (libc::ENOPROTOOPT, "ENOPROTOOPT"),
+    (libc::ENOTTY, "ENOTTY"),
     (libc::ENOSPC, "ENOSPC"),
     (libc::EDQUOT, "EDQUOT"),
     (libc::EIO, "EIO"),

@@ -18,7 +18,7 @@ use crate::experiment::budget::FdBudget;
 use crate::experiment::connect::{drain_all, fill_held};
 use crate::observation::extras::{MeasureStatus, RuntimeDefault};
 use crate::os_error::{OsError, os_error_of};
-use crate::sys;
+use crate::sys::{self, KernelQueue};
 
 /// The most clients one runtime-default fill opens.
 const DEFAULTS_CAP: u32 = 70_000;
@@ -52,10 +52,6 @@ pub fn measure_listener(
         os_error: None,
         detail: None,
     };
-    if let Some(view) = sys::kernel_queue(listener) {
-        result.kernel_limit = Some(view.limit);
-        return result;
-    }
     let target = match listener.local_addr() {
         Ok(target) => target,
         Err(e) => return failed(api, &e, "getsockname()"),
@@ -63,11 +59,54 @@ pub fn measure_listener(
     if let Err(e) = listener.set_nonblocking(true) {
         return failed(api, &e, "set_nonblocking()");
     }
+    match tracked_view(listener, &target, ty) {
+        Ok(view) => {
+            result.kernel_limit = Some(view.limit);
+            return result;
+        }
+        // No view, or one that did not count a client (gVisor's reads 0/0): fill instead.
+        Err(Some(reason)) => result.detail = Some(format!("kernel view not used: {reason}")),
+        Err(None) => {}
+    }
     let held = fill_held(&target, ty, Some(listener), DEFAULTS_CAP, budget);
     result.fill = Some(held.result.clone());
     drain_all(listener);
     drop(held);
     result
+}
+
+/// How long the one client that checks a kernel view may take to connect and be counted.
+const VIEW_CHECK: Duration = Duration::from_secs(2);
+
+/// The listener's kernel view, once it has counted one client connected to check it (then
+/// accepted and closed): a view that does not count it is no view of this queue. `Err(None)`:
+/// the OS has no view; `Err(Some(reason))`: it did not track the client.
+fn tracked_view(
+    listener: &Socket,
+    target: &SockAddr,
+    ty: Type,
+) -> Result<KernelQueue, Option<String>> {
+    sys::kernel_queue(listener).ok_or(None)?;
+    let protocol = (target.domain() != socket2::Domain::UNIX).then_some(socket2::Protocol::TCP);
+    let client = Socket::new(target.domain(), ty, protocol)
+        .and_then(|client| client.connect_timeout(target, VIEW_CHECK).map(|()| client))
+        .map_err(|e| {
+            Some(format!(
+                "its check client could not connect ({})",
+                os_error_of(&e)
+            ))
+        })?;
+    let until = Instant::now() + VIEW_CHECK;
+    let counted = loop {
+        match sys::kernel_queue(listener) {
+            Some(view) if view.queued >= 1 => break Some(view),
+            _ if Instant::now() >= until => break None,
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    drain_all(listener);
+    drop(client);
+    counted.ok_or_else(|| Some("it did not count a connected client".to_string()))
 }
 
 /// `std::net::TcpListener::bind("127.0.0.1:0")`.
@@ -148,12 +187,14 @@ pub fn tokio_tcp_listener(budget: &FdBudget) -> RuntimeDefault {
 }
 
 /// Listens on 127.0.0.1 with `socket.listen()` (argument `none`) or `socket.listen(N)`, prints
-/// `port limit` (limit -1 when its own TCP_INFO is not a Linux listener's), then waits for its
-/// standard input to close. `tcp_info` starts with eight bytes of u8 fields; `tcpi_unacked` and
+/// `port limit`, then waits for its standard input to close. The limit is its own TCP_INFO's,
+/// read once that view has counted a client the script connected to check it (then accepted and
+/// closed); -1 when the view is not a Linux listener's or did not count the client (gVisor's
+/// reads 0/0), and the harness fills the queue from outside instead. `tcp_info` starts with eight bytes of u8 fields; `tcpi_unacked` and
 /// `tcpi_sacked` are the u32s at offsets 24 and 28 (include/uapi/linux/tcp.h); state 10 is
 /// TCP_LISTEN.
 const PYTHON_SCRIPT: &str = r#"
-import socket, struct, sys
+import socket, struct, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.bind(("127.0.0.1", 0))
 if sys.argv[1] == "none":
@@ -163,10 +204,16 @@ else:
 limit = -1
 if hasattr(socket, "TCP_INFO"):
     try:
-        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-        state, unacked, sacked = struct.unpack_from("=B23xII", info)
-        if state == 10:
-            limit = sacked
+        client = socket.create_connection(s.getsockname(), timeout=2)
+        for _ in range(400):
+            info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+            state, unacked, sacked = struct.unpack_from("=B23xII", info)
+            if state == 10 and unacked >= 1:
+                limit = sacked
+                break
+            time.sleep(0.005)
+        s.accept()[0].close()
+        client.close()
     except OSError:
         pass
 print(s.getsockname()[1], limit, flush=True)
