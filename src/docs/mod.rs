@@ -26,6 +26,7 @@ mod results;
 mod stack_results;
 pub mod stacks;
 mod svg;
+mod tables;
 mod template;
 
 use std::fmt;

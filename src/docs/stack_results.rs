@@ -2,8 +2,8 @@
 //! included, then each kernel's own tables) and "gVisor" (its tables, its repeated runs). The
 //! prose is the templates `templates/results-kernels.md` and `templates/results-gvisor.md`.
 
-use super::results::{case_table, disagreement_line, settings_sentence};
 use super::stacks::{SourcedStack, WORLD_ORDER};
+use super::tables::{case_table, disagreement_line, settings_sentence};
 use super::{Corpus, SourcedReport, slug};
 use crate::classify::tcp::LateKind;
 use crate::export::text::{backlog_text, escape, markdown_row};
