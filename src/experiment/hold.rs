@@ -5,14 +5,15 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Socket, Type};
 
 use super::budget::FdBudget;
 use super::connect::{HeldFill, fill_held};
-use super::loopback;
+use super::open_listener;
 use crate::classify::extras::queue_was_full;
+use crate::observation::SetupStage;
 use crate::observation::extras::FillResult;
-use crate::os_error::{OsError, os_error_of};
+use crate::os_error::OsError;
 use crate::plan::Family;
 
 /// The most clients `hold` opens.
@@ -44,7 +45,7 @@ pub enum HoldError {
     /// `socket()`, `bind()` or `listen()` failed.
     Setup {
         /// The step.
-        step: &'static str,
+        stage: SetupStage,
         /// The raw error.
         error: OsError,
     },
@@ -55,7 +56,7 @@ pub enum HoldError {
 impl std::fmt::Display for HoldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HoldError::Setup { step, error } => write!(f, "{step}() failed: {error}"),
+            HoldError::Setup { stage, error } => write!(f, "{} failed: {error}", stage.call()),
             HoldError::NotFull(fill) => write!(
                 f,
                 "could not fill the queue: stopped after {} connections ({}{})",
@@ -76,33 +77,20 @@ pub fn full_listener(
     backlog: i32,
     budget: &FdBudget,
 ) -> Result<FullListener<'_>, HoldError> {
-    let setup = |step, e: &std::io::Error| HoldError::Setup {
-        step,
-        error: os_error_of(e),
-    };
-    let address = loopback(family);
-    let listener = Socket::new(
-        Domain::for_address(address),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )
-    .map_err(|e| setup("socket", &e))?;
-    listener
-        .bind(&address.into())
-        .map_err(|e| setup("bind", &e))?;
-    listener.listen(backlog).map_err(|e| setup("listen", &e))?;
-    let target = listener
-        .local_addr()
-        .map_err(|e| setup("getsockname", &e))?;
-    let Some(address) = target.as_socket().filter(|a| a.ip().is_loopback()) else {
+    let listener = open_listener(family, backlog)
+        .map_err(|(stage, error)| HoldError::Setup { stage, error })?;
+    let target = listener.address;
+    // open_listener refuses any address that is not loopback.
+    let Some(address) = target.as_socket() else {
         return Err(HoldError::Setup {
-            step: "bind",
+            stage: SetupStage::Bind,
             error: OsError {
                 name: None,
                 code: -1,
             },
         });
     };
+    let listener = listener.socket;
     let held = fill_held(&target, Type::STREAM, Some(&listener), HOLD_CAP, budget);
     if !queue_was_full(held.result.stop) {
         return Err(HoldError::NotFull(held.result.clone()));

@@ -43,21 +43,20 @@ pub(crate) struct Listener {
     pub(crate) address: SockAddr,
 }
 
-/// Bind a TCP listener to the family's loopback address (port 0) and call `listen()` with the
-/// raw backlog (socket2 passes it through unchanged). `Err` names the step that failed.
-pub(crate) fn open_listener(
-    family: Family,
+/// Open a socket of type `ty` (and `protocol`) for `address`'s domain, bind it there, make it
+/// non-blocking and call `listen()` with the raw backlog (socket2 passes it through unchanged):
+/// every listener the experiments open (TCP, Unix-domain, and UDP to see `listen()` refused).
+/// `Err` names the step that failed.
+pub(crate) fn listen_at(
+    address: &SockAddr,
+    ty: Type,
+    protocol: Option<Protocol>,
     backlog: i32,
-) -> Result<Listener, (SetupStage, OsError)> {
-    let address = loopback(family);
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )
-    .map_err(|e| (SetupStage::Socket, os_error_of(&e)))?;
+) -> Result<Socket, (SetupStage, OsError)> {
+    let socket = Socket::new(address.domain(), ty, protocol)
+        .map_err(|e| (SetupStage::Socket, os_error_of(&e)))?;
     socket
-        .bind(&address.into())
+        .bind(address)
         .map_err(|e| (SetupStage::Bind, os_error_of(&e)))?;
     socket
         .set_nonblocking(true)
@@ -65,6 +64,21 @@ pub(crate) fn open_listener(
     socket
         .listen(backlog)
         .map_err(|e| (SetupStage::Listen, os_error_of(&e)))?;
+    Ok(socket)
+}
+
+/// Bind a TCP listener to the family's loopback address (port 0) and call `listen()` with the
+/// raw backlog. `Err` names the step that failed.
+pub(crate) fn open_listener(
+    family: Family,
+    backlog: i32,
+) -> Result<Listener, (SetupStage, OsError)> {
+    let socket = listen_at(
+        &loopback(family).into(),
+        Type::STREAM,
+        Some(Protocol::TCP),
+        backlog,
+    )?;
     let address = socket
         .local_addr()
         .map_err(|e| (SetupStage::Listen, os_error_of(&e)))?;

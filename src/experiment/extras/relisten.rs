@@ -7,11 +7,11 @@
 //! `so_qlimit`/`sol_qlimit`) apply the new value; the Remarks of Windows' listen() documentation say a
 //! call on an already listening socket succeeds without changing the backlog. The harness measures the queue afterwards.
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Socket, Type};
 
 use crate::experiment::budget::FdBudget;
 use crate::experiment::connect::{drain_all, fill_held};
-use crate::experiment::loopback;
+use crate::experiment::{listen_at, loopback};
 use crate::observation::extras::RelistenCase;
 use crate::observation::{ListenReport, SetupStage};
 use crate::os_error::os_error_of;
@@ -23,24 +23,15 @@ pub const RELISTEN_PAIRS: [(i32, i32); 2] = [(5, 2), (5, 10)];
 /// The most clients one re-listen case opens.
 const RELISTEN_CAP: u32 = 10_000;
 
-fn failed(stage: SetupStage, error: &std::io::Error) -> ListenReport {
-    ListenReport::failed(stage, os_error_of(error))
-}
-
+/// An IPv4 loopback TCP listener after its first `listen()`; `Err` reports the failed step.
 fn first_listener(backlog: i32) -> Result<Socket, ListenReport> {
-    let address = loopback(Family::Ipv4);
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
-        .map_err(|e| failed(SetupStage::Socket, &e))?;
-    socket
-        .bind(&address.into())
-        .map_err(|e| failed(SetupStage::Bind, &e))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| failed(SetupStage::Bind, &e))?;
-    socket
-        .listen(backlog)
-        .map_err(|e| failed(SetupStage::Listen, &e))?;
-    Ok(socket)
+    listen_at(
+        &loopback(Family::Ipv4).into(),
+        Type::STREAM,
+        Some(Protocol::TCP),
+        backlog,
+    )
+    .map_err(|(stage, error)| ListenReport::failed(stage, error))
 }
 
 /// Listen with `first`, listen again with `second`, then fill (with descriptors from `budget`)
@@ -64,12 +55,12 @@ pub fn relisten_case(first: i32, second: i32, budget: &FdBudget) -> RelistenCase
     };
     case.second_listen = Some(match listener.listen(second) {
         Ok(()) => ListenReport::ok(),
-        Err(e) => failed(SetupStage::Listen, &e),
+        Err(e) => ListenReport::failed(SetupStage::Listen, os_error_of(&e)),
     });
     let target = match listener.local_addr() {
         Ok(address) => address,
         Err(e) => {
-            case.first_listen = failed(SetupStage::Listen, &e);
+            case.first_listen = ListenReport::failed(SetupStage::Listen, os_error_of(&e));
             return case;
         }
     };

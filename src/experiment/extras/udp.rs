@@ -7,12 +7,11 @@
 //! socket is not of a type that supports the listen operation"). The harness measures what the
 //! call returns rather than trusting that.
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Protocol, Type};
 
-use crate::experiment::loopback;
+use crate::experiment::{listen_at, loopback};
+use crate::observation::ListenReport;
 use crate::observation::extras::UdpListen;
-use crate::observation::{ListenReport, SetupStage};
-use crate::os_error::os_error_of;
 use crate::plan::Family;
 
 /// The backlog passed to `listen()` on the datagram socket (any positive value would do).
@@ -20,21 +19,14 @@ pub const UDP_BACKLOG: i32 = 5;
 
 /// Bind a UDP socket to the family's loopback address and call `listen()` on it.
 pub fn udp_listen(family: Family) -> UdpListen {
-    let failed = |stage, error: &std::io::Error| ListenReport::failed(stage, os_error_of(error));
-    let address = loopback(family);
-    let listen = match Socket::new(
-        Domain::for_address(address),
+    let listen = match listen_at(
+        &loopback(family).into(),
         Type::DGRAM,
         Some(Protocol::UDP),
+        UDP_BACKLOG,
     ) {
-        Err(e) => failed(SetupStage::Socket, &e),
-        Ok(socket) => match socket.bind(&address.into()) {
-            Err(e) => failed(SetupStage::Bind, &e),
-            Ok(()) => match socket.listen(UDP_BACKLOG) {
-                Err(e) => failed(SetupStage::Listen, &e),
-                Ok(()) => ListenReport::ok(),
-            },
-        },
+        Ok(_) => ListenReport::ok(),
+        Err((stage, error)) => ListenReport::failed(stage, error),
     };
     UdpListen {
         family,

@@ -16,10 +16,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{SockAddr, Socket, Type};
 
 use crate::experiment::budget::FdBudget;
 use crate::experiment::connect::{drain_all, fill_held};
+use crate::experiment::listen_at;
 use crate::observation::extras::{LocalCase, LocalType};
 use crate::observation::{ListenReport, SetupStage};
 use crate::os_error::os_error_of;
@@ -160,24 +161,14 @@ fn socket_type(local: LocalType) -> Type {
     }
 }
 
-/// Bind, listen and make non-blocking; `Err` carries the report of the failed step.
+/// Bind, make non-blocking and listen; `Err` carries the report of the failed step.
 fn open_local_listener(
     local_type: LocalType,
     backlog: i32,
     address: &SockAddr,
 ) -> Result<Socket, ListenReport> {
-    let socket = Socket::new(Domain::UNIX, socket_type(local_type), None)
-        .map_err(|e| failed(SetupStage::Socket, &e))?;
-    socket
-        .bind(address)
-        .map_err(|e| failed(SetupStage::Bind, &e))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| failed(SetupStage::Bind, &e))?;
-    socket
-        .listen(backlog)
-        .map_err(|e| failed(SetupStage::Listen, &e))?;
-    Ok(socket)
+    listen_at(address, socket_type(local_type), None, backlog)
+        .map_err(|(stage, error)| ListenReport::failed(stage, error))
 }
 
 /// Run one Unix-domain case: listen on a temporary path, fill with descriptors from `budget`,
