@@ -450,6 +450,7 @@ fn names_taken_in_advance_break_nothing() {
         // The shell's pid is the binary's after exec: take its old socket names first, as the
         // unprivileged user where this runs as root.
         let mkdir = if common::is_root() {
+            common::assert_reachable_by_others(tmp.path());
             "setpriv --reuid=65534 --regid=65534 --clear-groups mkdir"
         } else {
             "mkdir"

@@ -264,6 +264,9 @@ fn docs_that_cannot_be_written_leave_the_old_pages() {
         // Readable by the unprivileged user the command runs as (root ignores permissions).
         for dir in [data.path(), out_dir.path()] {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).expect("chmod");
+            if common::is_root() {
+                common::assert_reachable_by_others(dir);
+            }
         }
         let args = format!(
             "docs --reports {} --out {}",

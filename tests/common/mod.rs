@@ -265,28 +265,89 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// The binary where another user can run it. As root, a copy in a directory of its own under
+/// the system's temporary directory (mode 0755, made once per test binary and removed when it
+/// exits): the checkout, and `target/` with it, may be closed to others (GitHub's runners check
+/// out under `/home/runner`, mode 0750), and its permissions are never loosened for a test.
+/// As anyone else, the binary itself.
+#[cfg(unix)]
+pub fn binary_for_other_users() -> &'static std::path::Path {
+    static COPY_DIR: OnceLock<PathBuf> = OnceLock::new();
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_copy() {
+        if let Some(dir) = COPY_DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    if !is_root() {
+        return std::path::Path::new(env!("CARGO_BIN_EXE_backlog-probe"));
+    }
+    COPY.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("backlog-probe-bin-")
+            .tempdir()
+            .expect("a temporary directory")
+            .keep();
+        COPY_DIR.set(dir.clone()).expect("set once");
+        // SAFETY: registers a plain function without arguments; it runs once, at exit.
+        unsafe { libc::atexit(remove_copy) };
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_reachable_by_others(&dir);
+        let binary = dir.join("backlog-probe");
+        std::fs::copy(env!("CARGO_BIN_EXE_backlog-probe"), &binary).expect("copy the binary");
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        binary
+    })
+}
+
+/// Fails the test, naming the directory, unless every directory above `path` lets other users
+/// pass (the unprivileged user of [`limited_command`] must reach what it runs and reads).
+#[cfg(unix)]
+pub fn assert_reachable_by_others(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in path.ancestors().skip(1) {
+        let mode = std::fs::metadata(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .permissions()
+            .mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} (mode {:o}) cannot be entered by other users, so the unprivileged user cannot \
+             reach {}: point TMPDIR at a directory they can enter, such as /tmp",
+            dir.display(),
+            mode & 0o7777,
+            path.display()
+        );
+    }
+}
+
 /// The binary under bash `ulimit` settings (`-u` and `-v` need bash; dash lacks `-u`), with a
 /// shell-quoted argument string. As root it runs as the unprivileged user `nobody` (uid and gid
 /// 65534, through `setpriv`), since RLIMIT_NPROC does not bind root; `ulimit -u 1` then leaves
-/// no room for a single extra thread or process whatever else that user runs.
+/// no room for a single extra thread or process whatever else that user runs. That user runs
+/// [`binary_for_other_users`], from its directory (the checkout may be closed to it).
 #[cfg(target_os = "linux")]
 pub fn limited_command(ulimits: &str, args: &str) -> Command {
     let script = format!("ulimit {ulimits} && exec \"$0\" {args}");
+    let binary = binary_for_other_users();
     let mut command = if is_root() {
         let mut command = Command::new("setpriv");
-        command.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "bash",
-            "-c",
-        ]);
+        command
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "bash",
+                "-c",
+            ])
+            .current_dir(binary.parent().expect("the copy's directory"));
         command
     } else {
         let mut command = Command::new("bash");
         command.arg("-c");
         command
     };
-    command.arg(script).arg(env!("CARGO_BIN_EXE_backlog-probe"));
+    command.arg(script).arg(binary);
     command
 }
