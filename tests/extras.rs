@@ -27,8 +27,7 @@ fn somaxconn() -> Option<i64> {
 /// Snapshot `value` as `name` with the environment as metadata, unless this OS's behaviour
 /// cannot be measured here (Wine).
 fn snapshot(name: &str, value: serde_json::Value) {
-    if let Some(reason) = common::behaviour_skip_reason(&report().environment) {
-        eprintln!("{name}: {reason}");
+    if common::behaviour_not_compared(&report().environment, name) {
         return;
     }
     let _scope = common::snapshot_settings(&report().environment).bind_to_scope();
@@ -37,6 +36,18 @@ fn snapshot(name: &str, value: serde_json::Value) {
 
 fn is_python(default: &RuntimeDefault) -> bool {
     default.api.starts_with("python3")
+}
+
+/// Fails the test where python3 could not be started: the Python rows are measured with it, and
+/// every CI runner has it (FreeBSD's VM installs it).
+fn require_python(python: &[&RuntimeDefault]) {
+    if let Some(missing) = python.iter().find(|d| d.status == MeasureStatus::Skipped) {
+        panic!(
+            "python3 is required: install it ({}: {})",
+            missing.api,
+            missing.detail.as_deref().unwrap_or("not measured")
+        );
+    }
 }
 
 fn is_tokio(default: &RuntimeDefault) -> bool {
@@ -88,14 +99,10 @@ fn python_defaults_match_snapshot() {
         .filter(|d| is_python(d))
         .collect();
     assert_eq!(python.len(), 2);
-    if let Some(skipped) = python.iter().find(|d| d.status == MeasureStatus::Skipped) {
-        eprintln!(
-            "skipped: {} ({})",
-            skipped.detail.as_deref().unwrap_or("python3 missing"),
-            skipped.api
-        );
+    if common::behaviour_not_compared(&report().environment, "extras_runtime_defaults_python") {
         return;
     }
+    require_python(&python);
     snapshot(
         "extras_runtime_defaults_python",
         json!({ "system_somaxconn": somaxconn(), "runtime_defaults": python }),
@@ -105,9 +112,8 @@ fn python_defaults_match_snapshot() {
 /// tokio's `TcpListener::bind`, measured through the same function the `tokio` feature uses.
 #[test]
 fn tokio_default_matches_snapshot() {
-    if let Some(reason) = common::behaviour_skip_reason(&report().environment) {
-        // tokio's Windows reactor runs on Wine's AFD emulation, which is not what is measured.
-        eprintln!("tokio default: {reason}");
+    // tokio's Windows reactor runs on Wine's AFD emulation, which is not what is measured.
+    if common::behaviour_not_compared(&report().environment, "tokio default") {
         return;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -162,8 +168,7 @@ fn listen_on_udp_fails_everywhere() {
 /// saw complete; where the OS lacks a type, `socket()` reports it instead of a panic.
 #[test]
 fn unix_domain_cases_reach_a_verdict() {
-    if let Some(reason) = common::behaviour_skip_reason(&report().environment) {
-        eprintln!("unix-domain verdicts: {reason}");
+    if common::behaviour_not_compared(&report().environment, "unix-domain verdicts") {
         return;
     }
     for case in &report().unix_domain {
@@ -262,10 +267,7 @@ fn linux_std_defaults() {
 fn linux_python_defaults() {
     let defaults = &report().runtime_defaults;
     let python: Vec<&RuntimeDefault> = defaults.iter().filter(|d| is_python(d)).collect();
-    if python.iter().any(|d| d.status == MeasureStatus::Skipped) {
-        eprintln!("skipped: python3 is not available here");
-        return;
-    }
+    require_python(&python);
     let limit = |api: &str| {
         python
             .iter()

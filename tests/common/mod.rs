@@ -63,10 +63,22 @@ pub fn snapshot_settings(environment: &Environment) -> insta::Settings {
 pub fn behaviour_skip_reason(environment: &Environment) -> Option<String> {
     environment.emulator.as_ref().map(|emulator| {
         format!(
-            "skipped: running under {emulator}, whose TCP is the host's, not {}'s",
+            "running under the emulator {emulator}, whose TCP is the host's, not {}'s",
             std::env::consts::OS
         )
     })
+}
+
+/// Whether a comparison of `what` with this OS's behaviour must be left out here, and if so,
+/// says so in the test output (written past the harness's capture, so a passing test shows it
+/// too): under Wine the TCP stack is the host's, not Windows'.
+pub fn behaviour_not_compared(environment: &Environment, what: &str) -> bool {
+    use std::io::Write;
+    let Some(reason) = behaviour_skip_reason(environment) else {
+        return false;
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{what}: not compared, {reason}");
+    true
 }
 
 /// Run the binary with arguments; never inherits a terminal.
@@ -152,19 +164,32 @@ pub fn namespace_unavailable() -> Option<String> {
 /// tests run where one can be made (root, or CAP_SYS_ADMIN, on Linux) and are reported as
 /// *ignored* elsewhere, with the reason on stderr, never as passed; `plain` tests always run.
 /// A test fails by panicking, as under the built-in harness.
-pub fn run_with_namespaces(
-    privileged: &[(&'static str, fn())],
-    plain: &[(&'static str, fn())],
-) -> std::process::ExitCode {
+pub fn run_with_namespaces(privileged: &[Test], plain: &[Test]) -> std::process::ExitCode {
     run_with_namespaces_and_tools(privileged, &[], plain)
 }
+
+/// A test of a `harness = false` binary: its name and its body, which fails by panicking.
+pub type Test = (&'static str, fn());
 
 /// [`run_with_namespaces`], where the privileged tests also need these programs on PATH
 /// (`tc`, `nft`, `runsc`): without one, they are ignored and the missing program named.
 pub fn run_with_namespaces_and_tools(
-    privileged: &[(&'static str, fn())],
+    privileged: &[Test],
     tools: &[&str],
-    plain: &[(&'static str, fn())],
+    plain: &[Test],
+) -> std::process::ExitCode {
+    run_tests(privileged, tools, plain, &[])
+}
+
+/// The harness behind [`run_with_namespaces`]: `privileged` tests need a private network
+/// namespace and `tools` on PATH, `plain` tests always run, and `unsupported` ones (name, why)
+/// cannot run on this OS: they are reported as ignored with their reason, and fail if run
+/// anyway (`--include-ignored`), since nothing would be checked.
+pub fn run_tests(
+    privileged: &[Test],
+    tools: &[&str],
+    plain: &[Test],
+    unsupported: &[(&'static str, &'static str)],
 ) -> std::process::ExitCode {
     use libtest_mimic::{Arguments, Trial};
     let args = Arguments::from_args();
@@ -175,13 +200,16 @@ pub fn run_with_namespaces_and_tools(
         .collect();
     let unavailable = namespace_unavailable()
         .or_else(|| (!missing.is_empty()).then(|| format!("needs {} on PATH", missing.join(", "))));
-    if let Some(reason) = &unavailable {
+    if let Some(reason) = unavailable.as_ref().filter(|_| !privileged.is_empty()) {
         eprintln!(
             "{} namespace test(s) ignored: {reason}; run as root with the tools installed to include them",
             privileged.len()
         );
     }
-    let trial = |&(name, test): &(&'static str, fn())| {
+    for (name, reason) in unsupported {
+        eprintln!("{name} ignored: {reason}");
+    }
+    let trial = |&(name, test): &Test| {
         Trial::test(name, move || {
             test();
             Ok(())
@@ -191,6 +219,12 @@ pub fn run_with_namespaces_and_tools(
         .iter()
         .map(|t| trial(t).with_ignored_flag(unavailable.is_some()))
         .chain(plain.iter().map(trial))
+        .chain(unsupported.iter().map(|&(name, reason)| {
+            Trial::test(name, move || {
+                Err(format!("not supported here: {reason}").into())
+            })
+            .with_ignored_flag(true)
+        }))
         .collect();
     libtest_mimic::run(&args, trials).exit_code()
 }
