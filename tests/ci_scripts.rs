@@ -124,9 +124,9 @@ case "$1" in
   test)
     printf '%s %s\n' "$INSTA_UPDATE" "$CARGO_TARGET_DIR" >fake-cargo-test.env
     if [ -n "${FAKE_TEST_SLEEP:-}" ]; then sleep "$FAKE_TEST_SLEEP"; fi
-    mkdir -p "$INSTA_PENDING_DIR/snapshots/freebsd"
+    mkdir -p "$INSTA_PENDING_DIR/snapshots/freebsd-x86_64"
     printf -- '---\nsource: tests/default_matrix.rs\nassertion_line: 40\n---\n{}\n' \
-      >"$INSTA_PENDING_DIR/snapshots/freebsd/ipv4_backlog_zero.snap.new"
+      >"$INSTA_PENDING_DIR/snapshots/freebsd-x86_64/ipv4_backlog_zero.snap.new"
     exit "${FAKE_TEST_EXIT:-0}"
     ;;
   run)
@@ -261,7 +261,7 @@ fn the_freebsd_script_exits_0_when_the_tests_fail_and_leaves_its_results_for_the
                 "ci-status.txt",
                 "extras-freebsd-x86_64.json",
                 "fake-cargo-test.env",
-                "pending-snapshots/freebsd-x86_64/snapshots/freebsd/ipv4_backlog_zero.snap.new",
+                "pending-snapshots/freebsd-x86_64/snapshots/freebsd-x86_64/ipv4_backlog_zero.snap.new",
                 "report-freebsd-x86_64.json",
             ]
             .map(String::from)
@@ -511,8 +511,8 @@ fn results_repo(tag: &str) -> TempDir {
     let dir = TempDir::new(tag);
     let root = dir.path();
     copy_into(
-        &repo().join("snapshots/linux/ipv4_backlog_five.snap"),
-        &root.join("snapshots/linux/ipv4_backlog_five.snap"),
+        &repo().join("snapshots/linux-x86_64/ipv4_backlog_five.snap"),
+        &root.join("snapshots/linux-x86_64/ipv4_backlog_five.snap"),
     );
     for name in ["report-linux-x86_64.json", "extras-linux-x86_64.json"] {
         copy_into(
@@ -583,7 +583,7 @@ fn collect_results_applies_the_fixture_artifacts() {
     let after = files_under(root);
     let changed = changed_files(&before, &after);
 
-    // The macOS snapshot both macOS runners proposed, the new runner's report, and the docs
+    // Each macOS runner's snapshot in its own folder, the new runner's report, and the docs
     // regenerated from it; nothing for Linux (same results) or Windows (an empty report).
     let not_docs: BTreeSet<&str> = changed
         .iter()
@@ -594,7 +594,8 @@ fn collect_results_applies_the_fixture_artifacts() {
         not_docs,
         BTreeSet::from([
             "docs/data/report-macos-aarch64.json",
-            "snapshots/macos/ipv4_backlog_zero.snap",
+            "snapshots/macos-aarch64/ipv4_backlog_zero.snap",
+            "snapshots/macos-x86_64/ipv4_backlog_zero.snap",
         ]),
         "{}",
         text(&output)
@@ -611,12 +612,13 @@ fn collect_results_applies_the_fixture_artifacts() {
             .contains(&name.as_str())),
         "{changed:?}"
     );
-    assert_eq!(
-        String::from_utf8(after["snapshots/macos/ipv4_backlog_zero.snap"].clone()).unwrap(),
-        accepted(
-            &artifacts.join("pending/macos-aarch64/snapshots/macos/ipv4_backlog_zero.snap.new")
-        )
-    );
+    for slug in ["macos-aarch64", "macos-x86_64"] {
+        let file = format!("snapshots/{slug}/ipv4_backlog_zero.snap");
+        assert_eq!(
+            String::from_utf8(after[&file].clone()).unwrap(),
+            accepted(&artifacts.join(format!("pending/{slug}/{file}.new")))
+        );
+    }
     assert_eq!(
         after["docs/data/report-macos-aarch64.json"],
         fs::read(artifacts.join("reports/report-macos-aarch64.json")).unwrap()
@@ -634,7 +636,8 @@ fn collect_results_applies_the_fixture_artifacts() {
         "## macos-aarch64",
         "## macos-x86_64",
         "## windows-x86_64",
-        "`snapshots/macos/ipv4_backlog_zero.snap`: new (the same result from macos-x86_64)",
+        "`snapshots/macos-aarch64/ipv4_backlog_zero.snap`: new\n",
+        "`snapshots/macos-x86_64/ipv4_backlog_zero.snap`: new\n",
         "`docs/data/report-macos-aarch64.json`: new (a new runner)",
         "- OS: Mac OS 15.5.0, macos/aarch64",
         "- kernel: 24.5.0",
@@ -671,23 +674,25 @@ fn collect_results_keeps_disagreeing_machines_and_stray_files_out() {
         &repo().join("tests/fixtures/.ci-artifacts"),
         artifacts.path(),
     );
-    // The Intel Mac measured something else for the same snapshot file.
-    let intel = artifacts
-        .path()
-        .join("pending/macos-x86_64/snapshots/macos/ipv4_backlog_zero.snap.new");
-    let text_of = fs::read_to_string(&intel).unwrap();
+    // The Intel Mac measured something else and wrote it to the arm64 Mac's folder (a binary
+    // built for the other architecture, say): two runners, one file, two contents.
+    let intel = artifacts.path().join("pending/macos-x86_64/snapshots");
+    let text_of =
+        fs::read_to_string(intel.join("macos-x86_64/ipv4_backlog_zero.snap.new")).unwrap();
+    fs::remove_dir_all(intel.join("macos-x86_64")).unwrap();
+    fs::create_dir_all(intel.join("macos-aarch64")).unwrap();
     fs::write(
-        &intel,
+        intel.join("macos-aarch64/ipv4_backlog_zero.snap.new"),
         text_of.replace("\"queue_length\": 128", "\"queue_length\": 129"),
     )
     .unwrap();
     // Linux changed behaviour: a pending snapshot for a committed file.
     let committed =
-        fs::read_to_string(repo().join("snapshots/linux/ipv4_backlog_five.snap")).unwrap();
+        fs::read_to_string(repo().join("snapshots/linux-x86_64/ipv4_backlog_five.snap")).unwrap();
     assert!(committed.contains("\"queue_length\": 6,"));
     let linux = artifacts
         .path()
-        .join("pending/linux-x86_64/snapshots/linux/ipv4_backlog_five.snap.new");
+        .join("pending/linux-x86_64/snapshots/linux-x86_64/ipv4_backlog_five.snap.new");
     fs::create_dir_all(linux.parent().unwrap()).unwrap();
     fs::write(
         &linux,
@@ -717,26 +722,26 @@ fn collect_results_keeps_disagreeing_machines_and_stray_files_out() {
     let after = files_under(root);
     let changed = changed_files(&before, &after);
     assert!(
-        changed.contains("snapshots/linux/ipv4_backlog_five.snap"),
+        changed.contains("snapshots/linux-x86_64/ipv4_backlog_five.snap"),
         "{changed:?}"
     );
     assert_eq!(
-        String::from_utf8(after["snapshots/linux/ipv4_backlog_five.snap"].clone()).unwrap(),
+        String::from_utf8(after["snapshots/linux-x86_64/ipv4_backlog_five.snap"].clone()).unwrap(),
         committed.replace("\"queue_length\": 6,", "\"queue_length\": 5,")
     );
     assert!(
-        !after.contains_key("snapshots/macos/ipv4_backlog_zero.snap"),
+        !after.contains_key("snapshots/macos-aarch64/ipv4_backlog_zero.snap"),
         "a disagreement is never applied"
     );
     assert!(
         changed
             .iter()
-            .all(|name| name.starts_with("snapshots/linux/") || name.starts_with("docs/")),
+            .all(|name| name.starts_with("snapshots/linux-x86_64/") || name.starts_with("docs/")),
         "{changed:?}"
     );
     for needle in [
         "macos-aarch64 macos-x86_64 measured different results",
-        "`snapshots/linux/ipv4_backlog_five.snap`: changed",
+        "`snapshots/linux-x86_64/ipv4_backlog_five.snap`: changed",
         "-  \"queue_length\": 6,",
         "+  \"queue_length\": 5,",
         "`src/evil.snap.new` from linux-x86_64: not under snapshots/<key>/",

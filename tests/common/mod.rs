@@ -28,14 +28,13 @@ pub fn default_report() -> &'static Report {
 
 /// The one place that decides which machines share a snapshot folder: `snapshots/<key>/`.
 ///
-/// Today the key is the OS, so each OS's two CI runners share a folder (macOS arm64 and
-/// x86_64; Windows Server 2025 x86_64 and Windows 11 arm64). If their first results differ
-/// (the results pull request then names the file both proposed with different contents),
-/// return `format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)` here and move each
-/// committed folder to its `<os>-<arch>` name (README, "Snapshots"). Pending snapshots, their
-/// artifacts and the results pull request follow the path, so nothing else changes.
+/// `<os>-<arch>` as Rust names them (`linux-x86_64`, `macos-aarch64`, `windows-aarch64`): each
+/// CI runner's own folder, named like the runner (its matrix slug), so two runners of one OS
+/// that measure differently (Windows Server 2025 x86_64 and Windows 11 arm64) never propose
+/// different contents for one file. Pending snapshots, their artifacts and the results pull
+/// request follow the path.
 pub fn snapshot_key() -> String {
-    std::env::consts::OS.to_string()
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
 }
 
 /// `snapshots/<key>/` ([`snapshot_key`]) at the top of the repository (insta would resolve a
