@@ -751,3 +751,45 @@ fn collect_results_keeps_disagreeing_machines_and_stray_files_out() {
         assert!(body.contains(needle), "{needle:?} missing from\n{body}");
     }
 }
+
+/// Git Bash names its environment in `uname -s`: MINGW64_NT-… on x86_64, CLANGARM64_NT-… on
+/// windows-11-arm (also UCRT64_NT-…, CLANG64_NT-…). Each must print Windows' TCP settings.
+#[test]
+fn the_environment_of_every_git_bash_flavour_includes_windows_tcp_settings() {
+    let dir = TempDir::new("print-environment");
+    let bin = dir.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    for (name, script) in [
+        ("uname", "#!/bin/sh\nprintf '%s\\n' \"$FAKE_UNAME\"\n"),
+        ("powershell", "#!/bin/sh\necho \"powershell: $*\"\n"),
+    ] {
+        fs::write(bin.join(name), script).unwrap();
+        fs::set_permissions(bin.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let print = |uname: &str| {
+        let output = isolated("sh")
+            .arg(repo().join(".ci/print-environment"))
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("FAKE_UNAME", uname)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for uname in [
+        "MINGW64_NT-10.0-26100",
+        "CLANGARM64_NT-10.0-26100",
+        "UCRT64_NT-10.0-26100",
+        "CLANG64_NT-10.0-26100",
+        "MSYS_NT-10.0-26100",
+        "CYGWIN_NT-10.0-26100",
+    ] {
+        let printed = print(uname);
+        assert!(
+            printed.contains("powershell: ") && printed.contains("Get-NetTCPSetting"),
+            "{uname}: {printed}"
+        );
+    }
+    assert!(!print("Darwin").contains("powershell: "));
+}
