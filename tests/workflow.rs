@@ -182,7 +182,7 @@ fn the_tests_run_locked_and_the_reports_feed_the_comparison() {
     assert!(repo_file(".ci/cargo-test").contains("cargo test --locked"));
     assert!(
         repo_file(".ci/freebsd-run")
-            .contains("record \"${CI_TEST_TIMEOUT:-30m}\" cargo test --locked")
+            .contains("record \"${CI_TEST_TIMEOUT:-25m}\" cargo test --locked")
     );
     let needs: Vec<&str> = workflow["jobs"]["compare"]["needs"]
         .as_sequence()
@@ -258,12 +258,33 @@ fn steps_that_can_hang_stop_before_their_job_does() {
         step(&workflow, "test", ".ci/measure")["if"].as_str(),
         Some("${{ !cancelled() }}")
     );
-    // Inside the VM the script's own limits fall inside the step's 50 minutes.
+    // Inside the VM the script's own limits, set in the step's `run:`, plus the VM's boot,
+    // `pkg install` and both rsyncs (10 minutes in, 3 back, timeout's 30 s grace per command)
+    // end before the step's own limit: a hang is cut off by the script, and the results still
+    // come back.
+    let vm = step(&workflow, "freebsd", "vmactions/freebsd-vm@");
+    let run = vm["with"]["run"].as_str().expect("run:");
+    let set = |name: &str| -> u64 {
+        let value = run
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} is not set in the VM step's run: {run:?}"));
+        value
+            .strip_suffix('m')
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("{name}={value}: whole minutes, like 25m"))
+    };
+    let inner = set("CI_TEST_TIMEOUT") + set("CI_MEASURE_TIMEOUT") + 1;
+    let vm_limit = minutes(vm, "vm");
+    assert!(
+        inner + 10 + 3 <= vm_limit,
+        "FreeBSD: the script's limits ({inner} min) and the VM's boot, pkg install and rsyncs \
+         (13 min) do not fit the step's {vm_limit} min"
+    );
     let script = repo_file(".ci/freebsd-run");
     assert!(
-        script.contains("${CI_TEST_TIMEOUT:-30m}") && script.contains("${CI_MEASURE_TIMEOUT:-12m}")
+        script.contains("${CI_TEST_TIMEOUT:-25m}") && script.contains("${CI_MEASURE_TIMEOUT:-10m}")
     );
-    assert!(minutes(step(&workflow, "freebsd", "vmactions/freebsd-vm@"), "vm") >= 30 + 12 + 5);
 }
 
 /// The FreeBSD VM step never fails (the action would skip its copy-back); a host step fails
@@ -277,7 +298,9 @@ fn freebsd_results_come_back_before_the_job_fails() {
     assert_eq!(with["copyback"], Value::Bool(true));
     assert_eq!(
         with["run"].as_str().map(str::trim),
-        Some("sh .ci/freebsd-run freebsd-x86_64 </dev/null")
+        Some(
+            "CI_TEST_TIMEOUT=25m CI_MEASURE_TIMEOUT=10m sh .ci/freebsd-run freebsd-x86_64 </dev/null"
+        )
     );
     let names: Vec<String> = steps(&workflow, "freebsd")
         .iter()
