@@ -752,6 +752,72 @@ fn collect_results_keeps_disagreeing_machines_and_stray_files_out() {
     }
 }
 
+/// The test job's summary on a runner that has never been measured: one line that says so
+/// (a red first run means "no baseline", not "the kernel changed"); on a runner with a
+/// baseline, the pending snapshots are a behaviour change and are named.
+#[test]
+fn the_job_summary_says_when_a_runner_has_no_baseline_yet() {
+    let repo_dir = results_repo("pending-summary");
+    let root = repo_dir.path();
+    copy_into(
+        &repo().join(".ci/pending-summary"),
+        &root.join(".ci/pending-summary"),
+    );
+    let summarize = |key: &str, pending: &Path| {
+        let summary = root.with_extension(format!("{key}.summary.md"));
+        fs::write(&summary, "").unwrap();
+        let output = isolated("sh")
+            .args([".ci/pending-summary", key])
+            .arg(pending)
+            .current_dir(root)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        let written = fs::read_to_string(&summary).unwrap();
+        let _ = fs::remove_file(&summary);
+        assert_eq!(written, String::from_utf8_lossy(&output.stdout));
+        written
+    };
+    let artifacts = repo().join("tests/fixtures/.ci-artifacts/pending");
+    assert_eq!(
+        summarize("macos-aarch64", &artifacts.join("macos-aarch64")),
+        "no baseline for macos-aarch64 yet: 1 pending snapshot uploaded; the results pull request proposes them\n"
+    );
+    // A runner that failed before writing any snapshot, with no baseline either.
+    assert_eq!(
+        summarize("windows-aarch64", &root.join("no-such-dir")),
+        "no baseline for windows-aarch64 yet: 0 pending snapshots uploaded; the results pull request proposes them\n"
+    );
+
+    // Linux has a baseline: two pending snapshots are a change to review, named.
+    let pending = TempDir::new("pending-summary-linux");
+    for name in ["ipv4_backlog_five", "ipv4_backlog_one"] {
+        let file = pending
+            .path()
+            .join(format!("snapshots/linux-x86_64/{name}.snap.new"));
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(file, "---\n---\n{}\n").unwrap();
+    }
+    let linux = summarize("linux-x86_64", pending.path());
+    assert!(
+        linux.starts_with(
+            "linux-x86_64: 2 pending snapshots uploaded, new or different from the 1 committed ones"
+        ),
+        "{linux}"
+    );
+    assert!(
+        linux.contains("- snapshots/linux-x86_64/ipv4_backlog_five.snap.new\n"),
+        "{linux}"
+    );
+    assert!(!linux.contains("no baseline"), "{linux}");
+    // A baseline and nothing pending: the failure is elsewhere.
+    assert_eq!(
+        summarize("linux-x86_64", &root.join("no-such-dir")),
+        "linux-x86_64: no pending snapshots; the failure is in the test log\n"
+    );
+}
+
 /// Git Bash names its environment in `uname -s`: MINGW64_NT-… on x86_64, CLANGARM64_NT-… on
 /// windows-11-arm (also UCRT64_NT-…, CLANG64_NT-…). Each must print Windows' TCP settings.
 #[test]

@@ -287,6 +287,38 @@ fn steps_that_can_hang_stop_before_their_job_does() {
     );
 }
 
+/// Each runner's name is its snapshot folder's key, `<os>-<arch>` as Rust names them
+/// (tests/common/mod.rs `snapshot_key()`), so the job summary and the results pull request can
+/// tell a runner without a baseline from one whose behaviour changed.
+#[test]
+fn every_runner_is_named_by_its_snapshot_folder() {
+    let workflow = workflow();
+    for (os, slug) in matrix_entries(&workflow) {
+        let (family, arch) = slug.split_once('-').expect("<os>-<arch>");
+        let expected_family = match os.split('-').next() {
+            Some("ubuntu") => "linux",
+            Some(other) => other,
+            None => unreachable!(),
+        };
+        assert_eq!(family, expected_family, "{os}: {slug}");
+        let arm = os.ends_with("-arm") || os == "macos-15";
+        assert_eq!(arch, if arm { "aarch64" } else { "x86_64" }, "{os}: {slug}");
+    }
+    let vm = step(&workflow, "freebsd", "vmactions/freebsd-vm@");
+    assert!(
+        vm["with"]["run"]
+            .as_str()
+            .unwrap()
+            .contains(" freebsd-x86_64 ")
+    );
+    let summary = step(&workflow, "test", ".ci/pending-summary");
+    assert_eq!(summary["if"].as_str(), Some("${{ failure() }}"));
+    assert_eq!(
+        summary["run"].as_str().map(str::trim),
+        Some("sh .ci/pending-summary \"$SLUG\" \"$INSTA_PENDING_DIR\"")
+    );
+}
+
 /// The FreeBSD VM step never fails (the action would skip its copy-back); a host step fails
 /// the job from the status file, before the uploads that look at failure().
 #[test]
