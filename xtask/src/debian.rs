@@ -7,6 +7,10 @@
 //! image package is a stub that depends on `linux-binary-<release>`, which holds
 //! `usr/lib/modules/<release>/vmlinuz`. Nothing else is needed: the cloud images boot an
 //! initramfs without modules.
+//!
+//! A release leaves Debian's main archive about a year after its LTS ends (buster did, bullseye
+//! will) and moves to the archive of retired releases, which has the same layout. Each suite is
+//! looked for in the main archive first, then there; the manifest records which one served it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,13 +24,15 @@ use crate::proc;
 /// The archive signing keys (package `debian-archive-keyring`).
 pub const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-const MIRROR: &str = "http://deb.debian.org/debian";
-const SECURITY: &str = "http://deb.debian.org/debian-security";
+/// The archives of a suite, by their path under a mirror's base.
+const MIRROR: &str = "debian";
+const SECURITY: &str = "debian-security";
 
 /// The meta package every suite has, depending on the suite's current cloud image.
 const META: &str = "linux-image-cloud-amd64";
 
 const APT_UPDATE_DEADLINE: Duration = Duration::from_secs(300);
+const PROBE_DEADLINE: Duration = Duration::from_secs(60);
 const APT_QUERY_DEADLINE: Duration = Duration::from_secs(60);
 const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(600);
 const EXTRACT_DEADLINE: Duration = Duration::from_secs(120);
@@ -37,7 +43,8 @@ pub struct Kernel {
     pub id: &'static str,
     /// Other names `--kernel` accepts.
     pub aliases: &'static [&'static str],
-    /// The apt sources, `(archive, suite)`; the highest version among them is taken.
+    /// The apt sources, `(archive, suite)` with the archive's path under a mirror (`debian`,
+    /// `debian-security`); the highest version among them is taken.
     pub sources: &'static [(&'static str, &'static str)],
     /// Part of the default set (no `--kernel`).
     pub default: bool,
@@ -117,9 +124,58 @@ impl Kernel {
     }
 }
 
+/// Where Debian's suites are served: `current`, the main archive of supported releases, and
+/// `retired`, the archive of releases that left it; both with `debian/` and
+/// `debian-security/` under them.
+pub struct Mirrors {
+    pub current: String,
+    pub retired: String,
+}
+
+impl Mirrors {
+    /// Debian's own.
+    pub fn debian() -> Self {
+        Mirrors {
+            current: "http://deb.debian.org".to_string(),
+            retired: "http://archive.debian.org".to_string(),
+        }
+    }
+}
+
+/// One suite as it was found: the archive's URL, the suite, and whether that is the archive of
+/// retired releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub url: String,
+    pub suite: String,
+    pub retired: bool,
+}
+
+impl Source {
+    /// `http://deb.debian.org/debian bullseye`, as the manifest lists it.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.url, self.suite)
+    }
+}
+
+/// Which archive served a kernel's suites, for the manifest: `current` (Debian's main
+/// archive), `retired` (the archive of retired releases) or `both`.
+pub fn archive_of(sources: &[Source]) -> &'static str {
+    match (
+        sources.iter().any(|s| !s.retired),
+        sources.iter().any(|s| s.retired),
+    ) {
+        (true, true) => "both",
+        (false, true) => "retired",
+        _ => "current",
+    }
+}
+
 /// A kernel on disk, ready to boot.
 pub struct Fetched {
     pub kernel: &'static Kernel,
+    /// The suites its index was read from, each in the archive that had it.
+    pub sources: Vec<Source>,
     /// The package that held the image (`linux-image-6.1.0-57-cloud-amd64`,
     /// `linux-binary-7.2.13+deb14-cloud-amd64`).
     pub package: String,
@@ -202,6 +258,7 @@ impl Dirs {
 /// from the suite's package index and downloaded. `say` gets progress lines.
 pub fn fetch(
     kernel: &'static Kernel,
+    mirrors: &Mirrors,
     cache: &Path,
     refresh: bool,
     say: &dyn Fn(String),
@@ -210,7 +267,15 @@ pub fn fetch(
     if let Some(fetched) = cached(kernel, &dirs).filter(|_| !refresh) {
         return Ok(fetched);
     }
-    prepare(kernel, &dirs)?;
+    let sources = locate(kernel, mirrors)?;
+    for source in sources.iter().filter(|s| s.retired) {
+        say(format!(
+            "{} is in the archive of retired releases: {}",
+            source.suite,
+            source.describe()
+        ));
+    }
+    prepare(&sources, &dirs)?;
     say(format!(
         "reading the package index of {}",
         kernel
@@ -231,34 +296,121 @@ pub fn fetch(
         say(format!("downloading {package} {version}"));
         download(&dirs, &package, &version, &vmlinuz)?;
     }
-    let record = json!({ "package": package, "version": version, "vmlinuz": vmlinuz });
+    let record = json!({
+        "package": package,
+        "version": version,
+        "vmlinuz": vmlinuz,
+        "sources": sources.iter().map(|s| json!({ "url": s.url, "suite": s.suite, "retired": s.retired })).collect::<Vec<_>>(),
+    });
     fs::write(dirs.current(), format!("{record:#}\n"))
         .map_err(|e| format!("cannot write {}: {e}", dirs.current().display()))?;
     remove_other_images(&dirs, &vmlinuz);
     Ok(Fetched {
         kernel,
+        sources,
         package,
         version,
         vmlinuz,
     })
 }
 
-/// The image fetched last time, if it is still there.
+/// The image fetched last time, if it is still there (and its record says where it came from).
 fn cached(kernel: &'static Kernel, dirs: &Dirs) -> Option<Fetched> {
     let text = fs::read_to_string(dirs.current()).ok()?;
     let record: Value = serde_json::from_str(&text).ok()?;
     let field = |key: &str| record.get(key).and_then(Value::as_str).map(String::from);
     let vmlinuz = PathBuf::from(field("vmlinuz")?);
+    let sources = record
+        .get("sources")?
+        .as_array()?
+        .iter()
+        .map(|s| {
+            Some(Source {
+                url: s.get("url")?.as_str()?.to_string(),
+                suite: s.get("suite")?.as_str()?.to_string(),
+                retired: s.get("retired")?.as_bool()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
     vmlinuz.is_file().then_some(Fetched {
         kernel,
+        sources,
         package: field("package")?,
         version: field("version")?,
         vmlinuz,
     })
 }
 
-/// The apt directories and the sources file.
-fn prepare(kernel: &Kernel, dirs: &Dirs) -> Result<(), String> {
+/// Each of the kernel's suites in the archive that has it: Debian's main archive, or once the
+/// release has left it, the archive of retired releases. A suite in neither is an error naming
+/// both; an archive that cannot be reached is an error too, never a reason to try the other.
+pub fn locate(kernel: &Kernel, mirrors: &Mirrors) -> Result<Vec<Source>, String> {
+    kernel
+        .sources
+        .iter()
+        .map(|(archive, suite)| {
+            let current = format!("{}/{archive}", mirrors.current);
+            if has_suite(&current, suite)? {
+                return Ok(Source {
+                    url: current,
+                    suite: suite.to_string(),
+                    retired: false,
+                });
+            }
+            let retired = format!("{}/{archive}", mirrors.retired);
+            if has_suite(&retired, suite)? {
+                return Ok(Source {
+                    url: retired,
+                    suite: suite.to_string(),
+                    retired: true,
+                });
+            }
+            Err(format!(
+                "{suite} is in neither {current} nor {retired} (no dists/{suite}/Release)"
+            ))
+        })
+        .collect()
+}
+
+/// Whether `archive` has `dists/SUITE/Release`, by a HEAD request with curl (http, https, or
+/// file for a local archive): yes, no (HTTP 404 or 410, or no such file), or an error.
+fn has_suite(archive: &str, suite: &str) -> Result<bool, String> {
+    let url = format!("{archive}/dists/{suite}/Release");
+    let out = proc::run(
+        Command::new("curl").args([
+            "-sS",
+            "-I",
+            "-L",
+            "--retry",
+            "2",
+            "--max-time",
+            "30",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{response_code}",
+            &url,
+        ]),
+        PROBE_DEADLINE,
+    )?;
+    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // curl's exit 37: a file:// URL whose file does not exist.
+    const FILE_MISSING: i32 = 37;
+    match out.status.and_then(|s| s.code()) {
+        Some(0) if code.starts_with('2') || (url.starts_with("file:") && code == "000") => Ok(true),
+        Some(0) if code == "404" || code == "410" => Ok(false),
+        Some(FILE_MISSING) => Ok(false),
+        Some(0) => Err(format!("{url}: HTTP {code}")),
+        _ => Err(format!(
+            "cannot reach {url}: {}",
+            out.ok("curl").err().unwrap_or_default()
+        )),
+    }
+}
+
+/// The apt directories and the sources file: the suites where [`locate`] found them. A retired
+/// release's Release files have expired (their `Valid-Until` passed), which apt must accept.
+fn prepare(sources: &[Source], dirs: &Dirs) -> Result<(), String> {
     for dir in [
         dirs.apt.join("lists/partial"),
         dirs.apt.join("cache/archives/partial"),
@@ -266,16 +418,30 @@ fn prepare(kernel: &Kernel, dirs: &Dirs) -> Result<(), String> {
     ] {
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let sources: String = kernel
-        .sources
-        .iter()
-        .map(|(archive, suite)| format!("deb [signed-by={KEYRING}] {archive} {suite} main\n"))
-        .collect();
+    let sources = sources_list(sources);
     let write = |name: &str, text: &str| {
         fs::write(dirs.apt.join(name), text).map_err(|e| format!("cannot write apt {name}: {e}"))
     };
     write("sources.list", &sources)?;
     write("status", "")
+}
+
+/// The `sources.list` lines for the located suites.
+fn sources_list(sources: &[Source]) -> String {
+    sources
+        .iter()
+        .map(|source| {
+            let expired = if source.retired {
+                " check-valid-until=no"
+            } else {
+                ""
+            };
+            format!(
+                "deb [signed-by={KEYRING}{expired}] {} {} main\n",
+                source.url, source.suite
+            )
+        })
+        .collect()
 }
 
 /// The package holding the current image and its version: the meta package's
@@ -417,6 +583,7 @@ mod tests {
     fn fetched(id: &str, version: &str) -> Fetched {
         Fetched {
             kernel: Kernel::named(id).expect("known"),
+            sources: Vec::new(),
             package: "p".to_string(),
             version: version.to_string(),
             vmlinuz: PathBuf::new(),
@@ -446,6 +613,120 @@ mod tests {
             depends(record),
             ["dracut", "linux-binary-7.2.13+deb14-cloud-amd64"]
         );
+    }
+
+    /// A fake pair of archives under the temporary directory, served as file:// URLs: the main
+    /// one has bookworm, the retired one bullseye (as once bullseye has left the main archive).
+    struct FakeArchives(PathBuf);
+
+    impl FakeArchives {
+        fn new(tag: &str) -> Self {
+            let root =
+                std::env::temp_dir().join(format!("xtask-debian-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&root);
+            for dists in [
+                "current/debian/dists/bookworm",
+                "current/debian-security/dists/bookworm-security",
+                "retired/debian/dists/bullseye",
+                "retired/debian-security/dists/bullseye-security",
+            ] {
+                fs::create_dir_all(root.join(dists)).unwrap();
+                fs::write(root.join(dists).join("Release"), "Origin: Debian\n").unwrap();
+            }
+            FakeArchives(root)
+        }
+
+        fn mirrors(&self) -> Mirrors {
+            Mirrors {
+                current: format!("file://{}", self.0.join("current").display()),
+                retired: format!("file://{}", self.0.join("retired").display()),
+            }
+        }
+    }
+
+    impl Drop for FakeArchives {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_release_that_left_the_main_archive_comes_from_the_retired_one() {
+        let archives = FakeArchives::new("retired");
+        let mirrors = archives.mirrors();
+        let bullseye = locate(Kernel::named("5.10").unwrap(), &mirrors).expect("located");
+        assert_eq!(
+            bullseye,
+            [
+                Source {
+                    url: format!("{}/debian", mirrors.retired),
+                    suite: "bullseye".to_string(),
+                    retired: true,
+                },
+                Source {
+                    url: format!("{}/debian-security", mirrors.retired),
+                    suite: "bullseye-security".to_string(),
+                    retired: true,
+                },
+            ]
+        );
+        assert_eq!(archive_of(&bullseye), "retired");
+        // apt reads it there, and accepts the expired Release files of a retired release.
+        let list = sources_list(&bullseye);
+        assert_eq!(
+            list.lines().next(),
+            Some(
+                format!(
+                    "deb [signed-by={KEYRING} check-valid-until=no] {}/debian bullseye main",
+                    mirrors.retired
+                )
+                .as_str()
+            )
+        );
+
+        // A supported release stays in the main archive, with apt's usual checks.
+        let bookworm = locate(Kernel::named("6.1").unwrap(), &mirrors).expect("located");
+        assert!(bookworm.iter().all(|s| !s.retired), "{bookworm:?}");
+        assert_eq!(archive_of(&bookworm), "current");
+        assert_eq!(
+            bookworm[0].describe(),
+            format!("{}/debian bookworm", mirrors.current)
+        );
+        assert!(!sources_list(&bookworm).contains("check-valid-until"));
+
+        // In neither archive: an error that names both.
+        let error = locate(Kernel::named("6.12").unwrap(), &mirrors).unwrap_err();
+        assert!(
+            error.contains("trixie is in neither") && error.contains(&mirrors.retired),
+            "{error}"
+        );
+    }
+
+    /// An archive that cannot be reached is an error, not a sign that the release retired.
+    #[test]
+    fn an_unreachable_archive_is_an_error_not_a_retirement() {
+        let archives = FakeArchives::new("unreachable");
+        let mirrors = Mirrors {
+            // Port 1 on loopback: nothing listens, the connection is refused at once.
+            current: "http://127.0.0.1:1".to_string(),
+            retired: archives.mirrors().retired,
+        };
+        let error = locate(Kernel::named("5.10").unwrap(), &mirrors).unwrap_err();
+        assert!(
+            error.contains("cannot reach http://127.0.0.1:1/debian"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_archive_of_mixed_sources_is_both() {
+        let source = |retired| Source {
+            url: String::new(),
+            suite: String::new(),
+            retired,
+        };
+        assert_eq!(archive_of(&[source(false), source(true)]), "both");
+        assert_eq!(archive_of(&[]), "current");
     }
 
     #[test]

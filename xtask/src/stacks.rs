@@ -178,6 +178,7 @@ fn missing_tools(kernels: bool, gvisor: bool) -> Vec<String> {
             ("ldd", "libc-bin"),
             ("apt-get", "apt"),
             ("dpkg-deb", "dpkg"),
+            ("curl", "curl"),
         ]);
     }
     if gvisor {
@@ -285,16 +286,17 @@ pub fn main(args: Args) -> ExitCode {
     );
 
     // The binary and the kernels, at once: one is the CPU's work, the other the network's.
+    let mirrors = debian::Mirrors::debian();
     let (binary, fetched) = thread::scope(|scope| {
         let build = scope.spawn(|| build_binary(&progress));
         let fetches: Vec<_> = kernels
             .iter()
             .map(|&kernel| {
-                let (progress, cache) = (&progress, &cache);
+                let (progress, cache, mirrors) = (&progress, &cache, &mirrors);
                 scope.spawn(move || {
                     let who = format!("kernel {}", kernel.id);
                     let fetch_start = Instant::now();
-                    let result = debian::fetch(kernel, cache, args.refresh, &|line| {
+                    let result = debian::fetch(kernel, mirrors, cache, args.refresh, &|line| {
                         progress.say(&who, line)
                     });
                     if let Ok(f) = &result {
@@ -608,7 +610,8 @@ fn run_kernel(
         &mut outcome,
         json!({
             "kind": "linux-qemu",
-            "sources": fetched.kernel.sources.iter().map(|(archive, suite)| format!("{archive} {suite}")).collect::<Vec<_>>(),
+            "sources": fetched.sources.iter().map(debian::Source::describe).collect::<Vec<_>>(),
+            "archive": debian::archive_of(&fetched.sources),
             "package": fetched.package,
             "package_version": fetched.version,
             "uname_r": uname_r,
