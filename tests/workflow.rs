@@ -574,6 +574,9 @@ fn the_stacks_job_measures_kernels_and_gvisor_and_feeds_the_comparison() {
         "schedule | workflow_dispatch) default_kernels=\"5.10 6.1 6.12 bullseye-release sid\"",
         "*) default_kernels=\"5.10 6.1 6.12 bullseye-release\"",
         "INSTA_PENDING_DIR=${INSTA_PENDING_DIR:-$PWD/pending-snapshots/stacks}",
+        // What gVisor's run as root wrote goes back to the runner's user: the results, the
+        // build and cargo's home (which the cache action saves).
+        "hand-back\" \"$out\" \"${CARGO_TARGET_DIR:-target}\" \"$cargo_home\"",
     ] {
         assert!(script.contains(needed), "{needed}");
     }
