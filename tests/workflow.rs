@@ -317,6 +317,12 @@ fn every_runner_is_named_by_its_snapshot_folder() {
         summary["run"].as_str().map(str::trim),
         Some("sh .ci/pending-summary \"$SLUG\" \"$INSTA_PENDING_DIR\"")
     );
+    let freebsd = step(&workflow, "freebsd", ".ci/pending-summary");
+    assert_eq!(freebsd["if"].as_str(), Some("${{ failure() }}"));
+    assert_eq!(
+        freebsd["run"].as_str().map(str::trim),
+        Some("sh .ci/pending-summary freebsd-x86_64 pending-snapshots/freebsd-x86_64")
+    );
 }
 
 /// The FreeBSD VM step never fails (the action would skip its copy-back); a host step fails
