@@ -76,7 +76,9 @@ pub fn behaviour_not_compared(environment: &Environment, what: &str) -> bool {
     let Some(reason) = behaviour_skip_reason(environment) else {
         return false;
     };
-    let _ = writeln!(std::io::stderr().lock(), "{what}: not compared, {reason}");
+    // One write of the whole line, so the harness's own output cannot split it.
+    let line = format!("{what}: not compared, {reason}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
     true
 }
 
@@ -305,10 +307,9 @@ pub fn is_root() -> bool {
 /// As anyone else, the binary itself.
 #[cfg(unix)]
 pub fn binary_for_other_users() -> &'static std::path::Path {
-    static COPY_DIR: OnceLock<PathBuf> = OnceLock::new();
     static COPY: OnceLock<PathBuf> = OnceLock::new();
     extern "C" fn remove_copy() {
-        if let Some(dir) = COPY_DIR.get() {
+        if let Some(dir) = COPY.get().and_then(|binary| binary.parent()) {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
@@ -320,16 +321,18 @@ pub fn binary_for_other_users() -> &'static std::path::Path {
         let dir = tempfile::Builder::new()
             .prefix("backlog-probe-bin-")
             .tempdir()
-            .expect("a temporary directory")
-            .keep();
-        COPY_DIR.set(dir.clone()).expect("set once");
-        // SAFETY: registers a plain function without arguments; it runs once, at exit.
-        unsafe { libc::atexit(remove_copy) };
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        assert_reachable_by_others(&dir);
-        let binary = dir.join("backlog-probe");
+            .expect("a temporary directory");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        assert_reachable_by_others(dir.path());
+        let binary = dir.path().join("backlog-probe");
         std::fs::copy(env!("CARGO_BIN_EXE_backlog-probe"), &binary).expect("copy the binary");
         std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // Kept for the rest of the process (tests run on threads that share it), then removed.
+        let _ = dir.keep();
+        // SAFETY: registers a plain function without arguments; it runs once, at exit, when
+        // COPY holds the binary.
+        unsafe { libc::atexit(remove_copy) };
         binary
     })
 }
