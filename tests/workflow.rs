@@ -315,7 +315,7 @@ fn every_runner_is_named_by_its_snapshot_folder() {
     assert_eq!(summary["if"].as_str(), Some("${{ failure() }}"));
     assert_eq!(
         summary["run"].as_str().map(str::trim),
-        Some("sh .ci/pending-summary \"$SLUG\" \"$INSTA_PENDING_DIR\"")
+        Some("sh .ci/pending-summary \"$SLUG\" \"pending-snapshots/$SLUG\"")
     );
     let freebsd = step(&workflow, "freebsd", ".ci/pending-summary");
     assert_eq!(freebsd["if"].as_str(), Some("${{ failure() }}"));
