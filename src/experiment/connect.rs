@@ -207,7 +207,8 @@ pub(crate) fn wait_writable(client: &Socket, timeout: Duration) -> io::Result<bo
     let until = Instant::now() + timeout;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        if sys::wait_writable(client, left.min(POLL_SLICE))? {
+        let slice = left.min(POLL_SLICE);
+        if super::stall::timed(slice, || sys::wait_writable(client, slice))? {
             return Ok(true);
         }
         if left <= POLL_SLICE {
@@ -783,19 +784,30 @@ pub(crate) fn drain_owed(
     count
 }
 
-/// Accept up to `most` connections that are queued now, without waiting, closing each at once.
-pub(crate) fn accept_some(listener: &Socket, most: usize) -> u32 {
+/// Accept up to `most` connections that are queued now, without waiting, closing each at once,
+/// except the one from `spared` (a pending client's local address): that one is handed back
+/// open, so its client is not reset by the harness while it is still being watched.
+pub(crate) fn accept_some(
+    listener: &Socket,
+    most: usize,
+    spared: Option<std::net::SocketAddr>,
+) -> (u32, Option<Socket>) {
     let mut accepted = 0;
+    let mut kept = None;
     for _ in 0..most {
         match listener.accept() {
-            Ok((connection, _)) => {
-                close_abortively(connection);
+            Ok((connection, peer)) => {
                 accepted += 1;
+                if spared.is_some() && peer.as_socket() == spared {
+                    kept = Some(connection);
+                } else {
+                    close_abortively(connection);
+                }
             }
             Err(_) => break,
         }
     }
-    accepted
+    (accepted, kept)
 }
 
 /// How long the extras and `hold` wait for a straggler once a queue looks drained.
