@@ -114,7 +114,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     let done = AtomicUsize::new(0);
     if !args.quiet {
         progress_message(&format!(
-            "backlog-probe: running {total} cases (each takes about 1-2 s; they run concurrently)"
+            "backlog-probe: running {total} cases (they run concurrently)"
         ));
     }
     let progress = |event: run::RunEvent<'_>| match event {
