@@ -419,9 +419,16 @@ pub(crate) fn fill(
         recent: VecDeque::new(),
     };
     let mut sources = Sources { octet: None };
-    let limit_text = |reservation: &Reservation<'_>| match reservation.budget().limit() {
-        Some(limit) => format!("fd limit {} (hard {})", limit.soft, limit.hard),
-        None => "fd budget".to_string(),
+    let limit_text = |reservation: &Reservation<'_>| {
+        let budget = reservation.budget();
+        match (budget.memory_limit(), budget.limit()) {
+            (Some(memory), _) => format!(
+                "{memory}, room for {} queued connections",
+                budget.total().unwrap_or(0)
+            ),
+            (None, Some(limit)) => format!("fd limit {} (hard {})", limit.soft, limit.hard),
+            (None, None) => "fd budget".to_string(),
+        }
     };
     let mut end = loop {
         if clients.len() >= cap as usize {
@@ -437,9 +444,14 @@ pub(crate) fn fill(
             break FillEnd::OutOfResources {
                 error: None,
                 detail: format!(
-                    "{}: the queue outgrew the {} descriptors this case could hold",
+                    "{}: the queue outgrew the {} {} this case could hold",
                     limit_text(reservation),
-                    reservation.held()
+                    reservation.held(),
+                    if reservation.budget().memory_limit().is_some() {
+                        "connections"
+                    } else {
+                        "descriptors"
+                    }
                 ),
             };
         }
@@ -660,8 +672,11 @@ pub fn fill_held<'a>(
     budget: &'a FdBudget,
 ) -> HeldFill<'a> {
     // What the process's descriptor limit allowed this fill, for a fill it stopped.
+    // Under a memory limit tighter than the descriptor limit, the descriptor limit is not what
+    // stopped the fill.
     let limited = |descriptors: usize| {
-        budget.limit().map(|limit| FillLimit {
+        let fd_bound = budget.memory_limit().is_none();
+        budget.limit().filter(|_| fd_bound).map(|limit| FillLimit {
             soft: limit.soft,
             hard: limit.hard,
             descriptors: descriptors as u64,
