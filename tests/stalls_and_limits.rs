@@ -15,9 +15,12 @@ use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_backlog-probe");
 
+/// A test's name, its body, and why it cannot run here (`None`: it can).
+type Test = (&'static str, fn(), Option<String>);
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let tests: Vec<(&'static str, fn(), Option<String>)> = vec![
+    let tests: Vec<Test> = vec![
         (
             "a_stall_before_the_late_watch_does_not_turn_completed_into_pending",
             a_stall_before_the_late_watch_does_not_turn_completed_into_pending,
@@ -131,7 +134,7 @@ fn a_stall_before_the_late_watch_does_not_turn_completed_into_pending() {
             .skip(1)
             .filter_map(|line| line.split_whitespace().nth(3))
             .collect();
-        let syn_sent = states.iter().any(|&s| s == "02");
+        let syn_sent = states.contains(&"02");
         let established = states.iter().filter(|&&s| s == "01").count();
         if syn_sent && established >= 2 {
             signal(child.id(), "-STOP");
