@@ -12,9 +12,11 @@
 //! each case's estimated need ([`groups`]), writes a [`Job`] as JSON to each worker's stdin and
 //! reads one [`Finished`] JSON line per case from its stdout as cases end, so progress stays
 //! live. The child ([`serve`], the binary's hidden `worker` subcommand) reads the job, runs it
-//! and writes the lines. A worker that crashes, or outlives the run's ceiling and is killed,
-//! leaves its unreported cases `lost` (overflow `inconclusive`, with the reason): never a
-//! guessed number.
+//! and writes the lines. A worker that crashes, or is killed for outliving the run's ceiling
+//! (`--deadline`) or for reporting nothing for a few times its cases' expected time (stopped,
+//! hung; [`silence_bound`]), leaves its unreported cases `lost` (overflow `inconclusive`, with
+//! the reason): never a guessed number. A worker that cannot be started at all (a process
+//! limit) leaves its cases to the parent, which runs them itself, one such group at a time.
 //!
 //! A worker dies with its parent: on Linux the kernel kills it (`PR_SET_PDEATHSIG`, asked for
 //! by the worker; each worker is started from a thread that waits for it, so the "parent
@@ -83,9 +85,9 @@ const PER_CONNECTION: Duration = Duration::from_micros(250);
 const SILENCE_FACTOR: u32 = 3;
 
 /// The longest a worker may go without reporting a case (from its start, and from each case it
-/// reports) before it is ended: [`SILENCE_FACTOR`] times what one case is expected to take when
+/// reports) before it is ended: three times what one case is expected to take when
 /// every connection of the run (`connections`, the estimated descriptor needs of every case)
-/// shares the machine, plus [`WORKER_START`]. Its cases run concurrently, and one that waits
+/// shares the machine, plus 5 s to start. Its cases run concurrently, and one that waits
 /// for descriptors waits for another to end (and be reported), so a working worker reports
 /// within one case's time; a stopped or hung one does not.
 pub fn silence_bound(connections: usize) -> Duration {
