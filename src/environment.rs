@@ -52,6 +52,7 @@ pub struct Environment {
     /// Other knobs that shape the results, by sysctl name. On Linux this includes
     /// `kernel.version` (`uname -v`), which carries the upstream patch level where `kernel` is a
     /// distribution's ABI name (`5.10.0-32-cloud-amd64`, `#1 SMP Debian 5.10.223-1 (...)`).
+    #[serde(deserialize_with = "crate::report::read::unique_keys")]
     pub settings: BTreeMap<String, String>,
     /// The descriptor limit before and after the harness raised it; `null` where the OS has
     /// none (Windows).

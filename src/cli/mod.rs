@@ -113,6 +113,16 @@ fn enter_world(requests: &[SysctlRequest]) -> Result<Option<World>, UsageError> 
     if requests.is_empty() {
         return Ok(None);
     }
+    // A repeated key would be written twice, the last value winning, while the report records
+    // one of them: refused, so what the report says is what was applied.
+    for (i, request) in requests.iter().enumerate() {
+        if let Some(earlier) = requests[..i].iter().find(|r| r.key == request.key) {
+            return Err(UsageError(format!(
+                "--sysctl {} is given twice ({} and {}); give each key once",
+                request.key, earlier.value, request.value
+            )));
+        }
+    }
     World::enter(requests)
         .map(Some)
         .map_err(|e| UsageError(e.0))

@@ -94,6 +94,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
             }
         }
     }
+    run::check_memory().map_err(|short| UsageError(short.to_string()))?;
     run::check_descriptors().map_err(|short| {
         UsageError(format!(
             "file-descriptor limit {} (hard limit {}) is too low: backlog-probe needs at least {} more descriptors; raise it with `ulimit -n`",
@@ -114,7 +115,7 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
     let done = AtomicUsize::new(0);
     if !args.quiet {
         progress_message(&format!(
-            "backlog-probe: running {total} cases (each takes about 1-2 s; they run concurrently)"
+            "backlog-probe: running {total} cases (they run concurrently)"
         ));
     }
     let progress = |event: run::RunEvent<'_>| match event {
@@ -133,6 +134,13 @@ pub fn run(args: &RunArgs) -> Result<(), UsageError> {
         run::RunEvent::ThreadsShort(shortfall) => {
             if !args.quiet {
                 progress_message(&format!("backlog-probe: {shortfall}"));
+            }
+        }
+        run::RunEvent::WorkerNotStarted { detail, cases } => {
+            if !args.quiet {
+                progress_message(&format!(
+                    "backlog-probe: {detail}: its {cases} case(s) run in this process, in turn"
+                ));
             }
         }
         run::RunEvent::Spread {

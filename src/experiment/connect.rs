@@ -207,7 +207,8 @@ pub(crate) fn wait_writable(client: &Socket, timeout: Duration) -> io::Result<bo
     let until = Instant::now() + timeout;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        if sys::wait_writable(client, left.min(POLL_SLICE))? {
+        let slice = left.min(POLL_SLICE);
+        if super::stall::timed(slice, || sys::wait_writable(client, slice))? {
             return Ok(true);
         }
         if left <= POLL_SLICE {
@@ -418,9 +419,16 @@ pub(crate) fn fill(
         recent: VecDeque::new(),
     };
     let mut sources = Sources { octet: None };
-    let limit_text = |reservation: &Reservation<'_>| match reservation.budget().limit() {
-        Some(limit) => format!("fd limit {} (hard {})", limit.soft, limit.hard),
-        None => "fd budget".to_string(),
+    let limit_text = |reservation: &Reservation<'_>| {
+        let budget = reservation.budget();
+        match (budget.memory_limit(), budget.limit()) {
+            (Some(memory), _) => format!(
+                "{memory}, room for {} queued connections",
+                budget.total().unwrap_or(0)
+            ),
+            (None, Some(limit)) => format!("fd limit {} (hard {})", limit.soft, limit.hard),
+            (None, None) => "fd budget".to_string(),
+        }
     };
     let mut end = loop {
         if clients.len() >= cap as usize {
@@ -436,9 +444,14 @@ pub(crate) fn fill(
             break FillEnd::OutOfResources {
                 error: None,
                 detail: format!(
-                    "{}: the queue outgrew the {} descriptors this case could hold",
+                    "{}: the queue outgrew the {} {} this case could hold",
                     limit_text(reservation),
-                    reservation.held()
+                    reservation.held(),
+                    if reservation.budget().memory_limit().is_some() {
+                        "connections"
+                    } else {
+                        "descriptors"
+                    }
                 ),
             };
         }
@@ -659,8 +672,11 @@ pub fn fill_held<'a>(
     budget: &'a FdBudget,
 ) -> HeldFill<'a> {
     // What the process's descriptor limit allowed this fill, for a fill it stopped.
+    // Under a memory limit tighter than the descriptor limit, the descriptor limit is not what
+    // stopped the fill.
     let limited = |descriptors: usize| {
-        budget.limit().map(|limit| FillLimit {
+        let fd_bound = budget.memory_limit().is_none();
+        budget.limit().filter(|_| fd_bound).map(|limit| FillLimit {
             soft: limit.soft,
             hard: limit.hard,
             descriptors: descriptors as u64,
@@ -783,19 +799,30 @@ pub(crate) fn drain_owed(
     count
 }
 
-/// Accept up to `most` connections that are queued now, without waiting, closing each at once.
-pub(crate) fn accept_some(listener: &Socket, most: usize) -> u32 {
+/// Accept up to `most` connections that are queued now, without waiting, closing each at once,
+/// except the one from `spared` (a pending client's local address): that one is handed back
+/// open, so its client is not reset by the harness while it is still being watched.
+pub(crate) fn accept_some(
+    listener: &Socket,
+    most: usize,
+    spared: Option<std::net::SocketAddr>,
+) -> (u32, Option<Socket>) {
     let mut accepted = 0;
+    let mut kept = None;
     for _ in 0..most {
         match listener.accept() {
-            Ok((connection, _)) => {
-                close_abortively(connection);
+            Ok((connection, peer)) => {
                 accepted += 1;
+                if spared.is_some() && peer.as_socket() == spared {
+                    kept = Some(connection);
+                } else {
+                    close_abortively(connection);
+                }
             }
             Err(_) => break,
         }
     }
-    accepted
+    (accepted, kept)
 }
 
 /// How long the extras and `hold` wait for a straggler once a queue looks drained.

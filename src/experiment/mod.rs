@@ -19,6 +19,7 @@ pub mod burst;
 pub mod connect;
 pub mod extras;
 pub mod hold;
+mod stall;
 pub mod tcp;
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -48,6 +48,9 @@ const ACCEPT_WAIT: Duration = Duration::from_secs(2);
 /// Connections accepted, or clients closed, per slice of clean-up work between two looks at
 /// the pending client: small enough that the completion time stays within about a millisecond.
 const CLEANUP_SLICE: usize = 32;
+/// How long one slice of clean-up work may take before the gap between two looks at the
+/// pending client counts as a stall (on top of [`super::stall::STALL_GAP`]).
+const CLEANUP_ALLOWANCE: Duration = Duration::from_millis(100);
 
 /// What the watch on the pending client saw.
 struct LateWatch {
@@ -56,29 +59,56 @@ struct LateWatch {
     accepted: u32,
     /// The pending client, if it connected (closed with the others).
     connected: Option<Socket>,
+    /// The server end of the pending client's connection, if the watch accepted it (kept open
+    /// until the watch ended, closed with the others).
+    server_end: Option<Socket>,
 }
 
-/// Watch the pending client for `window` after a slot was freed. The wait for a SYN
-/// retransmission is about a second of idle time, so the queued connections are accepted and
-/// the completed clients closed in the meantime, in small slices between looks at the client:
-/// the clean-up of thousands of connections overlaps the wait instead of following it.
-/// Accepting more than the one connection changes nothing the watch measures: the pending
-/// client needs one free slot, and it has at least that from the start of the watch.
+/// Watch the pending client for `window` after a slot was freed (never past `deadline`). The
+/// wait for a SYN retransmission is about a second of idle time, so the queued connections
+/// are accepted and the completed clients closed in the meantime, in small slices between
+/// looks at the client: the clean-up of thousands of connections overlaps the wait instead of
+/// following it. Accepting more than the one connection changes nothing the watch measures:
+/// the pending client needs one free slot, and it has at least that from the start of the
+/// watch. The pending client's own connection, once accepted, is kept open until the watch
+/// ends: closing it abortively would reset the client the watch is looking at, a verdict the
+/// harness made itself (the connection is told apart by the client's local address).
+///
+/// A stall of the harness (it was not running; see [`super::stall`]) since the client's
+/// connect stretches the window: while the queue was still full, the SYN retransmissions
+/// during the stall were dropped, each pushing the next one out (exponential backoff), so the
+/// next can come as long after the stall as the connect had been waiting by then, plus the
+/// usual window.
 fn watch_late(
     listener: &Socket,
     client: Socket,
     clients: &mut VecDeque<Socket>,
     connect_started: Instant,
     window: Duration,
+    deadline: Option<Instant>,
 ) -> LateWatch {
-    let until = Instant::now() + window;
+    let started = Instant::now();
+    let mut until = started + bounded(window, deadline);
+    let spared = client.local_addr().ok().and_then(|a| a.as_socket());
+    let mut server_end = None;
     let mut accepted = 0;
     let mut queue_empty = false;
+    let mut last_look = started;
+    let mut last_wait = Duration::ZERO;
     loop {
-        let left = until.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        super::stall::check(last_wait + CLEANUP_ALLOWANCE, now - last_look);
+        last_look = now;
+        if let Some(stall_end) = super::stall::last_since(connect_started) {
+            let next_retransmission = stall_end + (stall_end - connect_started);
+            let stretched = next_retransmission + window;
+            until = until.max(deadline.map_or(stretched, |d| stretched.min(d)));
+        }
+        let left = until.saturating_duration_since(now);
         // With clean-up work left, only peek at the client; otherwise wait for it.
         let busy = !queue_empty || !clients.is_empty();
         let wait = if busy { Duration::ZERO } else { left };
+        last_wait = wait;
         let late = match wait_writable(&client, wait) {
             Ok(true) => match client.take_error() {
                 Ok(None) => {
@@ -87,6 +117,7 @@ fn watch_late(
                         late: Late::Completed { after },
                         accepted,
                         connected: Some(client),
+                        server_end,
                     };
                 }
                 Ok(Some(e)) | Err(e) => Late::Failed {
@@ -94,13 +125,21 @@ fn watch_late(
                     after: connect_started.elapsed(),
                 },
             },
-            Ok(false) if left.is_zero() || !busy => Late::StillPending {
-                watched: connect_started.elapsed(),
-            },
+            Ok(false) if left.is_zero() || !busy => {
+                // A wait that ended with time left was cut short by a stall noticed just now:
+                // look again with the stretched window.
+                if !busy && super::stall::last_since(now).is_some() {
+                    continue;
+                }
+                Late::StillPending {
+                    watched: connect_started.elapsed(),
+                }
+            }
             Ok(false) => {
-                let before = accepted;
-                accepted += accept_some(listener, CLEANUP_SLICE);
-                queue_empty = accepted - before < CLEANUP_SLICE as u32;
+                let (taken, kept) = accept_some(listener, CLEANUP_SLICE, spared);
+                accepted += taken;
+                server_end = server_end.or(kept);
+                queue_empty = taken < CLEANUP_SLICE as u32;
                 // The oldest clients were queued first, so their server ends are the ones just
                 // reset. They are closed abortively too: under gVisor, closing a client with the
                 // reset still unread kept the pending client's retransmitted handshake from
@@ -122,6 +161,7 @@ fn watch_late(
             late,
             accepted,
             connected: None,
+            server_end,
         };
     }
 }
@@ -201,7 +241,15 @@ pub fn run_case_until(
     let mut clients = VecDeque::from(filled.clients);
     if let Some((client, connect_started)) = filled.pending {
         // Free one slot, then watch whether the pending client gets in.
-        if sys::wait_readable(&listener.socket, bounded(ACCEPT_WAIT, deadline)).unwrap_or(false) {
+        let wait = bounded(ACCEPT_WAIT, deadline);
+        let asked = Instant::now();
+        let readable = sys::wait_readable(&listener.socket, wait).unwrap_or(false);
+        // The queue is full, so it is readable at once: a slow return is a stall.
+        super::stall::check(
+            if readable { Duration::ZERO } else { wait },
+            asked.elapsed(),
+        );
+        if readable {
             if let Ok((connection, _)) = listener.socket.accept() {
                 close_abortively(connection);
                 obs.accepted += 1;
@@ -212,12 +260,14 @@ pub fn run_case_until(
             client,
             &mut clients,
             connect_started,
-            bounded(filled.pace.late_window(), deadline),
+            filled.pace.late_window(),
+            deadline,
         );
         obs.late = watch.late;
         obs.accepted += watch.accepted;
-        if let Some(client) = watch.connected {
-            clients.push_back(client);
+        clients.extend(watch.connected);
+        if let Some(server_end) = watch.server_end {
+            close_abortively(server_end);
         }
     }
     // Every client that completed has a connection the listener owes: the pending one counts

@@ -181,6 +181,37 @@ fn parse_versioned<T: DeserializeOwned, R: Read + Seek>(
     parsed.map_err(|e| parse_failure(&e, limited.over, max, what))
 }
 
+/// Deserialize a map of strings refusing a key that appears twice. A JSON object may repeat a
+/// key, and a plain map keeps the last value silently; a report whose `environment.settings`
+/// says two things about one knob is refused instead, naming the key, so `merge` and `docs`
+/// never show one of the two as if it were the only one.
+pub(crate) fn unique_keys<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    struct UniqueKeys;
+    impl<'de> Visitor<'de> for UniqueKeys {
+        type Value = std::collections::BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of strings, each key once")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut keys = std::collections::BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if keys.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "the setting {key:?} appears twice"
+                    )));
+                }
+                keys.insert(key, value);
+            }
+            Ok(keys)
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys)
+}
+
 const REPORT: &str = "a backlog-probe report";
 const EXTRAS: &str = "a backlog-probe extras report";
 
@@ -312,6 +343,25 @@ mod tests {
             let err = parse_report(text).unwrap_err();
             assert!(err.0.contains(expected), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_setting_given_twice_is_refused_not_half_read() {
+        let text = include_str!("../../tests/fixtures/report-linux.json");
+        let report: serde_json::Value = serde_json::from_str(text).unwrap();
+        let settings = report["environment"]["settings"].as_object().unwrap();
+        let (key, value) = settings.iter().next().unwrap();
+        let entry = format!("{key:?}: {value}");
+        assert!(text.contains(&entry), "{entry}");
+        // The same key once more, with another value, right after the first.
+        let doubled = text.replacen(&entry, &format!("{entry}, {key:?}: \"other\""), 1);
+        let err = parse_report(&doubled).unwrap_err();
+        assert!(
+            err.0
+                .contains(&format!("the setting {key:?} appears twice")),
+            "{err}"
+        );
+        assert!(parse_report(text).is_ok());
     }
 
     #[test]

@@ -164,6 +164,13 @@ pub enum RunEvent<'a> {
     /// Fewer threads than planned could start in this process; every case still runs, fewer
     /// at once.
     ThreadsShort(&'a ThreadShortfall),
+    /// A worker process could not be started; its cases run in this process instead.
+    WorkerNotStarted {
+        /// Why (with the raw error).
+        detail: &'a str,
+        /// How many cases move to this process.
+        cases: usize,
+    },
 }
 
 /// Run the whole matrix `settings.repeat` times (once without it) and report the first run,
@@ -212,10 +219,10 @@ pub fn run_report(
         Fanout::Workers {
             program,
             max_workers,
-        } => worker_groups(specs, settings, budget.total(), max_workers)
-            .map(|groups| (program, groups)),
+        } => worker_groups(specs, settings, budget, max_workers)
+            .map(|(groups, needs)| (program, groups, needs)),
     };
-    if let (Some((_, groups)), Some(total)) = (&split, budget.total()) {
+    if let (Some((_, groups, _)), Some(total)) = (&split, budget.total()) {
         on_event(RunEvent::Spread {
             workers: groups.len(),
             budget_per_process: total,
@@ -229,9 +236,15 @@ pub fn run_report(
             .spawn_scoped(scope, Environment::detect)
             .ok();
         let cases = match &split {
-            Some((program, groups)) => {
-                workers::run_in_workers(program, specs, settings, groups, on_done)
-            }
+            Some((program, groups, needs)) => workers::run_in_workers(
+                program,
+                specs,
+                settings,
+                groups,
+                needs,
+                on_done,
+                &|detail, cases| on_event(RunEvent::WorkerNotStarted { detail, cases }),
+            ),
             None => {
                 let run = run_cases(specs, settings, &|_, obs| {
                     on_done(&CaseReport::from_observation(obs));
@@ -262,27 +275,37 @@ pub fn run_report(
     report
 }
 
-/// The worker groups for `specs`, or `None` when the cases stay in this process: at most one
-/// worker is allowed, the OS sets no descriptor limit, a need cannot be estimated, or the needs
-/// fit the budget.
+/// The worker groups for `specs` and the cases' estimated descriptor needs, or `None` when the
+/// cases stay in this process: at most one worker is allowed, the OS sets no descriptor limit,
+/// a need cannot be estimated, the needs fit the budget, or they do not fit the cgroup's memory
+/// limit (which every worker shares: more processes hold no more connections, so the cases
+/// take turns in this process's budget, which the memory limit bounds).
+#[allow(clippy::type_complexity)]
 fn worker_groups(
     specs: &[CaseSpec],
     settings: &Settings,
-    budget_total: Option<usize>,
+    budget: &FdBudget,
     max_workers: usize,
-) -> Option<Vec<Vec<usize>>> {
-    if max_workers <= 1 {
+) -> Option<(Vec<Vec<usize>>, Vec<usize>)> {
+    if max_workers <= 1 || budget.memory_limit().is_some() {
         return None;
     }
-    let total = budget_total?;
+    let total = budget.total()?;
     let needs: Vec<usize> = tcp::descriptor_needs(specs, settings.cap)
         .into_iter()
         .collect::<Option<_>>()?;
-    if needs.iter().sum::<usize>() <= total {
+    let need: usize = needs.iter().sum();
+    if need <= total {
+        return None;
+    }
+    let memory_room = crate::experiment::budget::process_memory_limit()
+        .as_ref()
+        .map(crate::experiment::budget::connections_within);
+    if memory_room.is_some_and(|room| need > room) {
         return None;
     }
     let groups = workers::groups(&needs, total, max_workers);
-    (groups.len() > 1).then_some(groups)
+    (groups.len() > 1).then_some((groups, needs))
 }
 
 /// Run one burst (in `world` when there is one, which then counts the burst's own kernel
@@ -324,8 +347,49 @@ pub struct TooFewDescriptors {
     pub missing: usize,
 }
 
-/// Whether this process can run a case at all (the limit is raised first, once).
+/// The cgroup memory limit leaves too little room to run any case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLittleMemory {
+    /// The limit, as read at start.
+    pub limit: crate::sys::MemoryLimit,
+    /// How many more bytes the smallest case needs.
+    pub missing_bytes: u64,
+}
+
+impl std::fmt::Display for TooLittleMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is too low: backlog-probe needs at least {:.1} MiB more to run one case",
+            self.limit,
+            self.missing_bytes as f64 / f64::from(1u32 << 20)
+        )
+    }
+}
+
+/// Whether the cgroup memory limit over this process leaves room for a case at all.
+pub fn check_memory() -> Result<(), TooLittleMemory> {
+    let budget = process_budget();
+    let (Some(limit), Some(total)) = (budget.memory_limit(), budget.total()) else {
+        return Ok(());
+    };
+    if total < MIN_USABLE_FDS {
+        let needed = crate::experiment::budget::PROCESS_MEMORY
+            + MIN_USABLE_FDS as u64 * crate::experiment::budget::SOCKET_MEMORY_PER_CONNECTION;
+        return Err(TooLittleMemory {
+            limit: limit.clone(),
+            missing_bytes: needed.saturating_sub(limit.headroom_bytes()),
+        });
+    }
+    Ok(())
+}
+
+/// Whether this process can run a case at all (the limit is raised first, once). A budget that
+/// a memory limit made smaller is [`check_memory`]'s.
 pub fn check_descriptors() -> Result<(), TooFewDescriptors> {
+    if process_budget().memory_limit().is_some() {
+        return Ok(());
+    }
     let (Some(limit), Some(total)) = (crate::sys::fd_limit(), process_budget().total()) else {
         return Ok(());
     };

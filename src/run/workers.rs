@@ -12,9 +12,11 @@
 //! each case's estimated need ([`groups`]), writes a [`Job`] as JSON to each worker's stdin and
 //! reads one [`Finished`] JSON line per case from its stdout as cases end, so progress stays
 //! live. The child ([`serve`], the binary's hidden `worker` subcommand) reads the job, runs it
-//! and writes the lines. A worker that crashes, or outlives the run's ceiling and is killed,
-//! leaves its unreported cases `lost` (overflow `inconclusive`, with the reason): never a
-//! guessed number.
+//! and writes the lines. A worker that crashes, or is killed for outliving the run's ceiling
+//! (`--deadline`) or for reporting nothing for a few times its cases' expected time (stopped,
+//! hung; [`silence_bound`]), leaves its unreported cases `lost` (overflow `inconclusive`, with
+//! the reason): never a guessed number. A worker that cannot be started at all (a process
+//! limit) leaves its cases to the parent, which runs them itself, one such group at a time.
 //!
 //! A worker dies with its parent: on Linux the kernel kills it (`PR_SET_PDEATHSIG`, asked for
 //! by the worker; each worker is started from a thread that waits for it, so the "parent
@@ -35,6 +37,7 @@ use crate::os_error::os_error_of;
 use crate::plan::{CaseSpec, Settings};
 use crate::report::CaseReport;
 use crate::report::read::Limited;
+use crate::sys;
 
 /// The hidden subcommand a worker process runs.
 pub const WORKER_SUBCOMMAND: &str = "worker";
@@ -51,15 +54,46 @@ pub const PARENT_ENV: &str = "BACKLOG_PROBE_PARENT_PID";
 /// share a worker, where the descriptor budget runs them in turn.
 pub const DEFAULT_MAX_WORKERS: usize = 8;
 
-/// Without `--deadline`, a worker is killed after this long. Every wait inside a case has its
-/// own deadline, so only a bug can get here; the ceiling keeps the parent from hanging on one.
-const CEILING_WITHOUT_DEADLINE: Duration = Duration::from_secs(600);
-
 /// With `--deadline`, how long past it a worker may take to report the cases it cut short.
 const GRACE_AFTER_DEADLINE: Duration = Duration::from_secs(10);
 
 /// How often the parent checks whether a worker has exited.
 const EXIT_POLL: Duration = Duration::from_millis(20);
+
+/// A parent poll that comes back this much later than [`EXIT_POLL`] means the parent itself was
+/// not running (stopped, suspended): that time is not held against its workers.
+const PARENT_STALL: Duration = Duration::from_millis(500);
+
+/// How long a worker process may take to start and read its job before its first case is due.
+const WORKER_START: Duration = Duration::from_secs(5);
+
+/// The waits every case has whatever its size: past the first SYN retransmission while a
+/// connect is pending (at most three [`sys::PENDING_DEADLINE`]s where the kernel view shows room),
+/// then the late-completion watch ([`sys::LATE_WINDOW`]) and the drain's straggler poll.
+fn fixed_case_time() -> Duration {
+    sys::PENDING_DEADLINE * 3 + sys::LATE_WINDOW + Duration::from_secs(1)
+}
+
+/// Connect, confirm, accept and close, per connection of the whole run (the cases of every
+/// worker share the machine's cores): 250 µs. Measured: a default run's 8 × 4 097 connections
+/// fill in about 0.3 s on two cores (under 10 µs each), and a world with somaxconn 65 535
+/// (8 × 65 536 connections at once) took 90-114 s, about 200 µs each.
+const PER_CONNECTION: Duration = Duration::from_micros(250);
+
+/// How many times its cases' expected time a worker may stay silent before it is taken for
+/// stuck: room for a loaded machine (two busy cores, a 10 % CPU quota) without waiting forever.
+const SILENCE_FACTOR: u32 = 3;
+
+/// The longest a worker may go without reporting a case (from its start, and from each case it
+/// reports) before it is ended: three times what one case is expected to take when
+/// every connection of the run (`connections`, the estimated descriptor needs of every case)
+/// shares the machine, plus 5 s to start. Its cases run concurrently, and one that waits
+/// for descriptors waits for another to end (and be reported), so a working worker reports
+/// within one case's time; a stopped or hung one does not.
+pub fn silence_bound(connections: usize) -> Duration {
+    let connections = u32::try_from(connections).unwrap_or(u32::MAX);
+    WORKER_START + (fixed_case_time() + PER_CONNECTION * connections) * SILENCE_FACTOR
+}
 
 /// What one worker runs: cases with their index in the whole plan, and the run's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,68 +193,104 @@ pub fn groups(needs: &[usize], capacity: usize, max_groups: usize) -> Vec<Vec<us
     groups
 }
 
+/// How a worker's run ended when it did not end cleanly.
+enum WorkerFailure {
+    /// The process could not be started (a process limit such as a cgroup's `pids.max`): its
+    /// cases run elsewhere.
+    NotStarted(String),
+    /// It started and ended badly: the cases it did not report are lost, with this reason.
+    Ended(String),
+}
+
 /// Run `groups` of `specs` in worker processes of `program` (this binary), calling `on_done`
-/// as each case's line arrives. Returns one report per spec, in plan order.
+/// as each case's line arrives; `needs` are the cases' estimated descriptor needs (for how long
+/// a worker may stay silent, [`silence_bound`]). A group whose worker process cannot be
+/// started runs in this process instead, one such group at a time, as `--workers 1` runs every
+/// case (`on_not_started` hears why, and how many cases that moves). Returns one report per
+/// spec, in plan order.
 pub fn run_in_workers(
     program: &Path,
     specs: &[CaseSpec],
     settings: &Settings,
     groups: &[Vec<usize>],
+    needs: &[usize],
     on_done: &(dyn Fn(&CaseReport) + Sync),
+    on_not_started: &(dyn Fn(&str, usize) + Sync),
 ) -> Vec<CaseReport> {
     let started = Instant::now();
-    let ceiling = started
-        + settings.deadline_ms.map_or(CEILING_WITHOUT_DEADLINE, |ms| {
-            Duration::from_millis(ms) + GRACE_AFTER_DEADLINE
-        });
+    let ceiling = settings
+        .deadline_ms
+        .map(|ms| started + Duration::from_millis(ms) + GRACE_AFTER_DEADLINE);
+    let silence = silence_bound(needs.iter().sum());
     let results: Mutex<Vec<Option<CaseReport>>> = Mutex::new(vec![None; specs.len()]);
     let lost: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    // One group at a time runs in this process: each fits its descriptor budget alone.
+    let here = Mutex::new(());
     let mark_lost = |group: &[usize], detail: &str| {
         lost.lock()
             .unwrap_or_else(|p| p.into_inner())
             .extend(group.iter().map(|&i| (i, detail.to_string())));
     };
-    let run_group = |group: &[usize]| {
-        let remaining = settings.deadline_ms.map(|ms| {
+    let remaining = || {
+        settings.deadline_ms.map(|ms| {
             let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             ms.saturating_sub(spent).max(1)
+        })
+    };
+    let reported = |finished: Finished| {
+        on_done(&finished.case);
+        results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] = Some(finished.case);
+    };
+    let run_here = |group: &[usize]| {
+        let _turn = here.lock().unwrap_or_else(|p| p.into_inner());
+        let settings = Settings {
+            deadline_ms: remaining(),
+            ..*settings
+        };
+        let own: Vec<CaseSpec> = group.iter().map(|&i| specs[i]).collect();
+        super::run_cases(&own, &settings, &|position, obs| {
+            reported(Finished {
+                index: group[position],
+                case: CaseReport::from_observation(obs),
+            });
         });
+    };
+    let run_group = |group: &[usize]| {
         let job = Job {
             cases: group.iter().map(|&i| (i, specs[i])).collect(),
             settings: Settings {
-                deadline_ms: remaining,
+                deadline_ms: remaining(),
                 ..*settings
             },
         };
-        let reported = |finished: Finished| {
-            on_done(&finished.case);
-            results.lock().unwrap_or_else(|p| p.into_inner())[finished.index] = Some(finished.case);
-        };
-        if let Err(detail) = run_worker(program, &job, ceiling, &reported) {
-            mark_lost(group, &detail);
+        match run_worker(program, &job, ceiling, silence, &reported) {
+            Ok(()) => {}
+            Err(WorkerFailure::NotStarted(detail)) => {
+                on_not_started(&detail, group.len());
+                run_here(group);
+            }
+            Err(WorkerFailure::Ended(detail)) => mark_lost(group, &detail),
         }
     };
     std::thread::scope(|scope| {
-        // One thread per worker process; the calling thread looks after the last one. A group
-        // whose thread cannot start is lost, with the reason, and the others still run.
+        // One thread per worker process; the calling thread looks after the last one, then
+        // runs any group whose thread could not start.
         let Some((last, others)) = groups.split_last() else {
             return;
         };
+        let mut unwatched = Vec::new();
         for group in others {
             let spawned = std::thread::Builder::new()
                 .name("worker-watch".into())
                 .spawn_scoped(scope, move || run_group(group));
-            if let Err(error) = spawned {
-                mark_lost(
-                    group,
-                    &format!(
-                        "could not start a thread to run its worker process ({})",
-                        os_error_of(&error)
-                    ),
-                );
+            if spawned.is_err() {
+                unwatched.push(group);
             }
         }
         run_group(last);
+        for group in unwatched {
+            run_group(group);
+        }
     });
     let lost = lost.into_inner().unwrap_or_else(|p| p.into_inner());
     results
@@ -249,16 +319,19 @@ pub fn run_in_workers(
 }
 
 /// Start one worker, give it `job`, pass each line it reports to `reported`, and wait for it to
-/// exit (killing it at `ceiling`). `Err` says how the worker ended when that was not cleanly;
-/// cases it reported before are kept either way.
+/// exit, killing it at `ceiling` or once it has reported nothing for `silence` (a stopped or
+/// hung worker). `Err` says how the worker ended when that was not cleanly; cases it reported
+/// before are kept either way.
 fn run_worker(
     program: &Path,
     job: &Job,
-    ceiling: Instant,
+    ceiling: Option<Instant>,
+    silence: Duration,
     reported: &(dyn Fn(Finished) + Sync),
-) -> Result<(), String> {
+) -> Result<(), WorkerFailure> {
+    let ended = |detail: &str| WorkerFailure::Ended(detail.to_string());
     let indices: Vec<usize> = job.cases.iter().map(|(i, _)| *i).collect();
-    let input = serde_json::to_string(job).map_err(|e| e.to_string())?;
+    let input = serde_json::to_string(job).map_err(|e| ended(&e.to_string()))?;
     let mut child = Command::new(program)
         .arg(WORKER_SUBCOMMAND)
         .arg(MAX_JOB_BYTES_FLAG)
@@ -268,7 +341,12 @@ fn run_worker(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("could not start a worker process ({})", os_error_of(&e)))?;
+        .map_err(|e| {
+            WorkerFailure::NotStarted(format!(
+                "could not start a worker process ({})",
+                os_error_of(&e)
+            ))
+        })?;
     let fed = child
         .stdin
         .take()
@@ -276,12 +354,13 @@ fn run_worker(
     // stdin is closed here, so the worker sees the end of its job.
     if !matches!(fed, Some(Ok(()))) {
         stop(&mut child);
-        return Err("could not hand the job to its worker process".to_string());
+        return Err(ended("could not hand the job to its worker process"));
     }
     let Some(stdout) = child.stdout.take() else {
         stop(&mut child);
-        return Err("the worker process has no output".to_string());
+        return Err(ended("the worker process has no output"));
     };
+    let last_report = Mutex::new(Instant::now());
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new()
             .name("worker-read".into())
@@ -291,6 +370,7 @@ fn run_worker(
                     // Only lines that parse and name one of this worker's cases count.
                     if let Ok(finished) = serde_json::from_str::<Finished>(&line) {
                         if indices.contains(&finished.index) {
+                            *last_report.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
                             reported(finished);
                         }
                     }
@@ -298,25 +378,48 @@ fn run_worker(
             });
         if let Err(error) = reader {
             stop(&mut child);
-            return Err(format!(
+            return Err(ended(&format!(
                 "could not start a thread to read its worker process ({})",
                 os_error_of(&error)
-            ));
+            )));
         }
         // The reader ends when the worker's stdout closes, which a kill forces.
-        wait_until(&mut child, ceiling)
+        wait_until(&mut child, ceiling, silence, &last_report).map_err(WorkerFailure::Ended)
     })
 }
 
-/// Wait for `child` to exit, killing it at `ceiling`.
-fn wait_until(child: &mut Child, ceiling: Instant) -> Result<(), String> {
+/// Wait for `child` to exit, killing it at `ceiling`, or once `silence` has passed since
+/// `last_report` (time this process itself was not running does not count).
+fn wait_until(
+    child: &mut Child,
+    ceiling: Option<Instant>,
+    silence: Duration,
+    last_report: &Mutex<Instant>,
+) -> Result<(), String> {
+    let mut stalled = Duration::ZERO;
+    let mut last_poll = Instant::now();
     loop {
+        let now = Instant::now();
+        let gap = now - last_poll;
+        if gap > EXIT_POLL + PARENT_STALL {
+            stalled += gap;
+        }
+        last_poll = now;
+        let quiet =
+            now.saturating_duration_since(*last_report.lock().unwrap_or_else(|p| p.into_inner()));
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => return Err(format!("its worker process ended with {status}")),
-            Ok(None) if Instant::now() >= ceiling => {
+            Ok(None) if ceiling.is_some_and(|ceiling| now >= ceiling) => {
                 stop(child);
                 return Err("its worker process outlived the run's ceiling and was ended".into());
+            }
+            Ok(None) if quiet > silence + stalled => {
+                stop(child);
+                return Err(format!(
+                    "its worker process reported nothing for {} s (the bound from its cases' expected time) and was ended",
+                    silence.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(EXIT_POLL),
             Err(e) => {
@@ -385,9 +488,8 @@ mod tests {
     }
 
     #[test]
-    fn cases_of_a_worker_that_cannot_start_are_lost_not_guessed() {
+    fn cases_of_a_worker_that_cannot_start_run_in_this_process() {
         use crate::classify::tcp::OverflowKind;
-        use crate::observation::FailedAt;
         use crate::plan::{Backlog, Family};
         let specs = [
             CaseSpec {
@@ -395,33 +497,56 @@ mod tests {
                 backlog: Backlog::Value(1),
             },
             CaseSpec {
-                family: Family::Ipv6,
+                family: Family::Ipv4,
                 backlog: Backlog::Value(5),
             },
         ];
         let seen = std::sync::atomic::AtomicUsize::new(0);
+        let not_started = Mutex::new(Vec::new());
         let cases = run_in_workers(
             Path::new("/nonexistent/backlog-probe-worker"),
             &specs,
             &Settings::default(),
             &[vec![0], vec![1]],
+            &[16, 16],
             &|_| {
                 seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             },
+            &|detail, cases| {
+                not_started
+                    .lock()
+                    .unwrap()
+                    .push((detail.to_string(), cases))
+            },
         );
-        assert_eq!(seen.into_inner(), 2, "progress hears about lost cases too");
-        assert_eq!(cases.len(), 2);
-        for (case, spec) in cases.iter().zip(&specs) {
-            assert_eq!(case.name, spec.name());
-            assert_eq!(case.overflow.kind, OverflowKind::Inconclusive);
-            assert_eq!(case.listen.failed_at, Some(FailedAt::Lost));
-            assert_eq!(case.queue_length, None);
-            let detail = case.overflow.detail.as_deref().unwrap_or_default();
+        assert_eq!(seen.into_inner(), 2, "progress hears about every case");
+        let not_started = not_started.into_inner().unwrap();
+        assert_eq!(not_started.len(), 2, "{not_started:?}");
+        for (detail, cases) in &not_started {
             assert!(
                 detail.contains("could not start a worker process"),
                 "{detail}"
             );
+            assert_eq!(*cases, 1);
         }
+        assert_eq!(cases.len(), 2);
+        for (case, spec) in cases.iter().zip(&specs) {
+            assert_eq!(case.name, spec.name());
+            assert_ne!(case.overflow.kind, OverflowKind::Inconclusive, "{case:?}");
+            assert!(case.queue_length.is_some(), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn a_worker_may_stay_silent_for_a_few_times_its_cases_expected_time() {
+        // Fixed waits: 3 × 1.5 s pending + 3.5 s late watch + 1 s drain on Linux.
+        let small = silence_bound(16);
+        let default_matrix = silence_bound(8 * 4105 + 6 * 16);
+        assert!(small >= WORKER_START + fixed_case_time() * SILENCE_FACTOR);
+        assert!(small < Duration::from_secs(60), "{small:?}");
+        assert!(default_matrix > small);
+        // somaxconn 65 535 in every large case: 90-114 s measured, well inside the bound.
+        assert!(silence_bound(8 * 65_545) > Duration::from_secs(3 * 114));
     }
 
     #[test]

@@ -99,9 +99,44 @@ pub struct FdLimit {
     pub hard: u64,
 }
 
+/// A cgroup memory limit over this process (Linux), as read at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryLimit {
+    /// The limit, in bytes.
+    pub limit_bytes: u64,
+    /// What the cgroup (with everything else under the limit) used then.
+    pub in_use_bytes: u64,
+    /// The file the limit was read from (`memory.max`, `memory.limit_in_bytes`).
+    pub file: String,
+}
+
+impl MemoryLimit {
+    /// What is left under the limit.
+    pub fn headroom_bytes(&self) -> u64 {
+        self.limit_bytes.saturating_sub(self.in_use_bytes)
+    }
+}
+
+impl std::fmt::Display for MemoryLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
+        write!(
+            f,
+            "memory limit {:.0} MiB (cgroup {}, {:.1} MiB in use)",
+            mib(self.limit_bytes),
+            self.file,
+            mib(self.in_use_bytes)
+        )
+    }
+}
+
 #[cfg(unix)]
 mod unix;
 
+#[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
+pub use cgroup::memory_limit;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]

@@ -23,3 +23,7 @@ pub fn sandbox() -> Option<super::Sandbox> {
 pub fn die_with_parent() -> std::io::Result<bool> {
     Ok(false)
 }
+/// Memory limits of this kind (cgroups) are Linux's.
+pub fn memory_limit() -> Option<super::MemoryLimit> {
+    None
+}

@@ -79,6 +79,7 @@ impl TempSocketPath {
     /// A fresh socket path (not created yet) in a new private directory.
     pub fn new() -> Result<Self, SocketPathError> {
         let mut too_long = None;
+        let mut unusable = None;
         // Created and registered under one lock, so a signal handler that removes every
         // registered directory never misses one that exists.
         let mut live = LIVE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
@@ -91,7 +92,15 @@ impl TempSocketPath {
             if let Some(private) = sys::private_dir_permissions() {
                 builder.permissions(private);
             }
-            let dir = builder.tempdir_in(&base).map_err(SocketPathError::Dir)?;
+            // A temporary directory that cannot be written to (read-only, not this user's)
+            // is passed over for /tmp, as a missing one is.
+            let dir = match builder.tempdir_in(&base) {
+                Ok(dir) => dir,
+                Err(error) => {
+                    unusable.get_or_insert(error);
+                    continue;
+                }
+            };
             let path = dir.path().join("s");
             if SockAddr::unix(&path).is_err() {
                 too_long = Some(path);
@@ -103,9 +112,15 @@ impl TempSocketPath {
                 path,
             });
         }
-        Err(SocketPathError::TooLong(too_long.unwrap_or_else(|| {
-            std::env::temp_dir().join("bp-XXXXXX/s")
-        })))
+        if let Some(path) = too_long {
+            return Err(SocketPathError::TooLong(path));
+        }
+        match unusable {
+            Some(error) => Err(SocketPathError::Dir(error)),
+            None => Err(SocketPathError::TooLong(
+                std::env::temp_dir().join("bp-XXXXXX/s"),
+            )),
+        }
     }
 
     /// The path.
