@@ -73,6 +73,7 @@
 
 pub mod burst;
 pub mod extras;
+pub mod listeners;
 pub mod read;
 
 use serde::{Deserialize, Serialize};

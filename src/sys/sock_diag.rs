@@ -26,7 +26,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{ListenerEntry, ListenerViewError, UnixListenerEntry};
+use super::{ListenerEntry, ListenerView, ListenerViewError, UnixListenerEntry};
+
+/// sock_diag exposes the accept queue and the stored limit, not the SYN queue.
+pub fn listener_view() -> ListenerView {
+    ListenerView {
+        source: "sock_diag netlink (inet_diag: idiag_rqueue = sk_ack_backlog, idiag_wqueue = sk_max_ack_backlog), as ss -lnt reads it",
+        queue: true,
+        limit: true,
+        syn_queue: false,
+        syn_queue_note: "Linux's sock_diag does not report a listener's SYN queue (half-open connections, inet_csk_reqsk_queue_len()); the column stays empty rather than show a guess. Its overflow shows in the TCPReqQFullDrop and TCPReqQFullDoCookies counters (--watch)",
+        owners: "/proc/<pid>/fd links (socket:[inode]); other users' processes need root or CAP_SYS_PTRACE",
+    }
+}
 
 /// `SOCK_DIAG_BY_FAMILY` (include/uapi/linux/sock_diag.h).
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
