@@ -92,7 +92,7 @@ pub fn overflow_counters() -> Result<OverflowCounters, ListenerViewError> {
         });
     }
     Ok(OverflowCounters {
-        source: "/proc/net/netstat TcpExt (this network namespace)",
+        source: "/proc/net/netstat TcpExt, this network namespace",
         values,
     })
 }
