@@ -61,7 +61,7 @@ fn listeners_json(args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("a JSON report")
 }
 
-fn by_address<'a>(listeners: &'a Value, address: SocketAddr) -> &'a Value {
+fn by_address(listeners: &Value, address: SocketAddr) -> &Value {
     listeners
         .as_array()
         .unwrap()
