@@ -10,7 +10,7 @@ use crate::report::listeners::{
     CounterDelta, CounterWindow, Filter, Knob, LimitSource, ListenerRow, UnixListenerRow,
     WatchedListener,
 };
-use crate::sys::{self, KernelQueue, ListenerEntry, OverflowCounters, SocketOwners};
+use crate::sys::{self, ListenerEntry, OverflowCounters, SocketOwners};
 
 /// Where a somaxconn knob applies: Linux's `net.core.somaxconn` is per network namespace
 /// (net/core/sysctl_net_core.c registers it in `netns_core_table`); the BSDs' are system-wide.
@@ -60,21 +60,14 @@ fn owners_of(
 }
 
 /// One listener as the report shows it. `full` is this OS's own full test
-/// ([`sys::queue_full`]), applied only where both the queue and the limit are known.
+/// ([`sys::listener_full`]), applied only where both the queue and the limit are known.
 pub fn listener_row(
     entry: &ListenerEntry,
     owners: &SocketOwners,
     somaxconn: Option<&Knob>,
     name_of: &dyn Fn(u32) -> Option<String>,
 ) -> ListenerRow {
-    let full = match (entry.queue, entry.limit) {
-        (Some(queued), Some(limit)) => sys::queue_full(&KernelQueue {
-            queued,
-            limit,
-            incomplete: entry.syn_queue,
-        }),
-        _ => None,
-    };
+    let full = sys::listener_full(entry);
     ListenerRow {
         address: entry.addr,
         family: if entry.addr.is_ipv4() {
@@ -142,11 +135,12 @@ pub fn sort_rows(rows: &mut [ListenerRow]) {
 }
 
 /// The sentences under the table: the clamp and how to raise it, what the view cannot see.
+/// `owners_note` (how this OS finds owners) is given when some owner is not visible.
 pub fn notes(
     rows: &[ListenerRow],
     somaxconn: Option<&Knob>,
     syn_queue_note: &str,
-    owners_hidden: bool,
+    owners_note: Option<&str>,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let clamped = rows
@@ -182,10 +176,10 @@ pub fn notes(
         ));
     }
     notes.push(format!("SYN queue: {syn_queue_note}"));
-    if owners_hidden {
-        notes.push(
-            "owner \"not visible\": the socket belongs to a process this user may not inspect (run as root to see every owner) or to another PID namespace".to_string(),
-        );
+    if let Some(how) = owners_note {
+        notes.push(format!(
+            "owner \"not visible\": never a guess; owners come from {how}"
+        ));
     }
     notes
 }

@@ -191,7 +191,12 @@ pub fn run(args: &ListenersArgs) -> Result<(), UsageError> {
         (None, None)
     };
     let owners_hidden = rows.iter().any(|row| row.owners.is_none());
-    let notes = notes(&rows, knob.as_ref(), view.syn_queue_note, owners_hidden);
+    let notes = notes(
+        &rows,
+        knob.as_ref(),
+        view.syn_queue_note,
+        owners_hidden.then_some(view.owners),
+    );
     let report = ListenersReport {
         schema_version: LISTENERS_SCHEMA_VERSION,
         tool: Tool::default(),

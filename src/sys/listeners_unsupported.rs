@@ -48,3 +48,8 @@ pub fn listener_view() -> ListenerView {
         owners: "not read on this OS",
     }
 }
+
+/// No queue, so no full test.
+pub fn listener_full(_entry: &ListenerEntry) -> Option<bool> {
+    None
+}

@@ -33,6 +33,7 @@
 //! | `readable_file_permissions()`, `private_dir_permissions() -> Option<Permissions>` | the mode of a new file others may read (0o666 less the umask) and of a private directory (0o700, as `mkdtemp` makes it); `None` on Windows, where the ACL decides |
 //! | `tcp_listeners() -> Result<Vec<ListenerEntry>, ListenerViewError>` | every TCP listener of this machine (this network namespace on Linux), with the kernel's queue and stored limit where the OS exposes them (Linux sock_diag) |
 //! | `unix_listeners() -> Result<Vec<UnixListenerEntry>, ListenerViewError>` | every Unix-domain stream or seqpacket listener, where the OS lists them (Linux unix_diag) |
+//! | `listener_full(&ListenerEntry) -> Option<bool>` | whether a listed listener's queue is full by the kernel's own test (`queue_full` on the counts as that kernel keeps them); `None` where the OS shows no queue |
 //! | `listener_view() -> ListenerView` | which interface the listener list comes from and what it exposes (queue, limit, SYN queue, owners) |
 //! | `socket_owners() -> SocketOwners` | the processes holding each socket, by inode, as far as this process may look (Linux `/proc/<pid>/fd`; empty and `supported: false` elsewhere) |
 //! | `process_name(pid) -> Option<String>` | a process's short name, where this process may read it |
@@ -167,17 +168,58 @@ compile_error!("backlog-probe supports Unix and Windows targets only");
 #[cfg(target_os = "linux")]
 mod sock_diag;
 #[cfg(target_os = "linux")]
-pub use sock_diag::{listener_view, tcp_listeners, unix_listeners};
+pub use sock_diag::{listener_full, listener_view, tcp_listeners, unix_listeners};
 #[cfg(target_os = "linux")]
 mod proc_owners;
 #[cfg(target_os = "linux")]
 pub use proc_owners::{overflow_counters, process_name, socket_owners};
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+mod macos_listeners;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub use macos_listeners::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
+
+#[cfg(target_os = "freebsd")]
+mod freebsd_listeners;
+#[cfg(target_os = "freebsd")]
+pub use freebsd_listeners::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
+
+#[cfg(windows)]
+mod windows_listeners;
+#[cfg(windows)]
+pub use windows_listeners::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
+
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    ))
+))]
 mod listeners_unsupported;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    ))
+))]
 pub use listeners_unsupported::{
-    listener_view, overflow_counters, process_name, socket_owners, tcp_listeners, unix_listeners,
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
 };
 
 #[cfg(test)]

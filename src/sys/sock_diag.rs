@@ -36,7 +36,7 @@ pub fn listener_view() -> ListenerView {
         limit: true,
         syn_queue: false,
         syn_queue_note: "Linux's sock_diag does not report a listener's SYN queue (half-open connections, inet_csk_reqsk_queue_len()); the column stays empty rather than show a guess. Its overflow shows in the TCPReqQFullDrop and TCPReqQFullDoCookies counters (--watch)",
-        owners: "/proc/<pid>/fd links (socket:[inode]); other users' processes need root or CAP_SYS_PTRACE",
+        owners: "/proc/<pid>/fd links (socket:[inode]), as ss -p reads them: another user's processes need root (or CAP_SYS_PTRACE), and a process in another PID namespace is out of sight",
     }
 }
 
@@ -73,6 +73,15 @@ const DUMP_ATTEMPTS: usize = 3;
 /// Receive buffer: netlink dumps come in datagrams of at most 32 KiB (net/netlink/af_netlink.c
 /// `netlink_dump()`), so 64 KiB never truncates one.
 const RECV_BUFFER: usize = 64 * 1024;
+
+/// Linux's own full test, [`super::queue_full`] on `sk_ack_backlog` and `sk_max_ack_backlog`.
+pub fn listener_full(entry: &ListenerEntry) -> Option<bool> {
+    super::queue_full(&super::KernelQueue {
+        queued: entry.queue?,
+        limit: entry.limit?,
+        incomplete: None,
+    })
+}
 
 /// Every TCP listener of this network namespace, IPv4 first, then IPv6.
 pub fn tcp_listeners() -> Result<Vec<ListenerEntry>, ListenerViewError> {
