@@ -34,19 +34,6 @@ fn listener(address: &str, backlog: i32) -> (Socket, SocketAddr) {
     (socket, bound)
 }
 
-/// `clients` completed connections (a loopback handshake completes inside `connect()`).
-fn fill(address: SocketAddr, clients: usize) -> Vec<Socket> {
-    (0..clients)
-        .map(|_| {
-            let client = Socket::new(Domain::for_address(address), Type::STREAM, None).unwrap();
-            client
-                .connect_timeout(&address.into(), Duration::from_secs(10))
-                .expect("a client the queue has room for connects");
-            client
-        })
-        .collect()
-}
-
 fn listeners_json(args: &[&str]) -> Value {
     let output = Command::new(BIN)
         .args(["listeners", "--quiet", "--format", "json"])
@@ -70,14 +57,20 @@ fn by_address(listeners: &Value, address: SocketAddr) -> &Value {
         .unwrap_or_else(|| panic!("{address} is listed: {listeners:#}"))
 }
 
-/// A child process killed when the test is done with it (or panics).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The lines a child writes on stderr, as they come (read on a thread of their own).
+fn progress_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
 }
 
 /// The first line a child prints on stdout, read with a deadline.
@@ -104,6 +97,29 @@ mod linux {
     use super::*;
     use backlog_probe::sys;
     use std::process::Stdio;
+
+    /// `clients` completed connections (a loopback handshake completes inside `connect()`).
+    fn fill(address: SocketAddr, clients: usize) -> Vec<Socket> {
+        (0..clients)
+            .map(|_| {
+                let client = Socket::new(Domain::for_address(address), Type::STREAM, None).unwrap();
+                client
+                    .connect_timeout(&address.into(), Duration::from_secs(10))
+                    .expect("a client the queue has room for connects");
+                client
+            })
+            .collect()
+    }
+
+    /// A child process killed when the test is done with it (or panics).
+    struct Killed(std::process::Child);
+
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 
     /// Run `test` on a thread in a fresh network namespace (loopback up) with
     /// `net.core.somaxconn` set; every process it starts is in that namespace too.
@@ -353,14 +369,13 @@ mod linux {
             let (busy, busy_address) = listener("127.0.0.1:0", 1);
             let (closing, closing_address) = listener("[::1]:0", 3);
             let (idle, idle_address) = listener("127.0.0.1:0", 8);
-            let watch = Command::new(BIN)
+            let mut watch = Command::new(BIN)
                 .args([
                     "listeners",
-                    "--quiet",
                     "--format",
                     "json",
                     "--watch",
-                    "3",
+                    "6",
                     "--interval",
                     "50ms",
                 ])
@@ -368,7 +383,13 @@ mod linux {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(700));
+            // The first progress line comes after a second of samples: every listener has
+            // been seen by then, however slowly the child started.
+            let progress = progress_lines(&mut watch);
+            let first = progress
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a progress line on stderr");
+            assert!(first.contains("watching"), "{first}");
             let clients: Vec<Socket> = (0..4)
                 .map(|_| {
                     let client = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
@@ -377,15 +398,12 @@ mod linux {
                     client
                 })
                 .collect();
-            std::thread::sleep(Duration::from_millis(600));
+            std::thread::sleep(Duration::from_millis(500));
             drop(closing);
             let output = watch.wait_with_output().unwrap();
             drop(clients);
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let stderr: Vec<String> = progress.try_iter().collect();
+            assert!(output.status.success(), "{stderr:?}");
             let report: Value = serde_json::from_slice(&output.stdout).unwrap();
             let watch = &report["watch"];
             assert_eq!(watch["ended"], "window");
@@ -487,16 +505,68 @@ fn bad_input_is_exit_2_with_one_line() {
     }
 }
 
-/// Ctrl-C (SIGINT) ends a watch early with the partial result, marked as such.
-#[cfg(unix)]
-fn an_interrupted_watch_prints_the_partial_result() {
-    let child = Command::new(BIN)
-        .args(["listeners", "--quiet", "--format", "json", "--watch", "60"])
+/// `hold --accept-every 100`: a slow server. It fills its queue, then accepts one connection
+/// every 100 ms, so within its 2 s every queued connection is accepted and its queue drains
+/// (on Linux the listing shows it below the full queue it started with).
+fn hold_accept_every_drains_its_queue() {
+    use std::io::Read;
+    let mut hold = Command::new(BIN)
+        .args([
+            "hold",
+            "--backlog",
+            "3",
+            "--accept-every",
+            "100",
+            "--for",
+            "3",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    let line = first_line(&mut hold);
+    let address: SocketAddr = line
+        .parse()
+        .unwrap_or_else(|_| panic!("an address: {line:?}"));
+    if cfg!(target_os = "linux") {
+        // The fill left 4 queued (backlog 3 takes 4); 100 ms turns drain it within a second.
+        std::thread::sleep(Duration::from_millis(1500));
+        let report = listeners_json(&["--port", &address.port().to_string()]);
+        let row = by_address(&report["listeners"], address);
+        assert_eq!(row["limit"], 3);
+        assert!(row["queue"].as_u64().unwrap() < 4, "{row:#}");
+    }
+    let mut stderr = String::new();
+    hold.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(hold.wait().unwrap().success(), "{stderr}");
+    assert!(stderr.contains("accepting one every 100 ms"), "{stderr}");
+    let accepted: u64 = stderr
+        .split("; ")
+        .find_map(|part| part.strip_suffix(" connections accepted"))
+        .unwrap_or_else(|| panic!("the accepted count: {stderr}"))
+        .parse()
+        .unwrap();
+    assert!(accepted >= 1, "{stderr}");
+}
+
+/// Ctrl-C (SIGINT) ends a watch early with the partial result, marked as such.
+#[cfg(unix)]
+fn an_interrupted_watch_prints_the_partial_result() {
+    let mut child = Command::new(BIN)
+        .args(["listeners", "--format", "json", "--watch", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A progress line means the Ctrl-C handler is in place (it is installed first).
+    let progress = progress_lines(&mut child);
+    progress
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a progress line on stderr");
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let started = std::time::Instant::now();
@@ -522,17 +592,21 @@ fn main() -> std::process::ExitCode {
     ];
     #[cfg(not(target_os = "linux"))]
     let privileged: &[(&'static str, fn())] = &[];
-    let mut plain: Vec<(&'static str, fn())> = vec![
+    let plain: Vec<(&'static str, fn())> = vec![
         ("our_own_listener_is_listed", our_own_listener_is_listed),
         (
             "bad_input_is_exit_2_with_one_line",
             bad_input_is_exit_2_with_one_line,
         ),
+        (
+            "hold_accept_every_drains_its_queue",
+            hold_accept_every_drains_its_queue,
+        ),
+        #[cfg(unix)]
+        (
+            "an_interrupted_watch_prints_the_partial_result",
+            an_interrupted_watch_prints_the_partial_result,
+        ),
     ];
-    #[cfg(unix)]
-    plain.push((
-        "an_interrupted_watch_prints_the_partial_result",
-        an_interrupted_watch_prints_the_partial_result,
-    ));
     common::run_with_namespaces_and_tools(privileged, &["ss", "python3"], &plain)
 }

@@ -293,3 +293,136 @@ fn counter_text(watch: &WatchReport, markdown: bool) -> String {
         format!("\n{}", align_columns(&rows))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Family;
+    use crate::report::Tool;
+    use crate::report::listeners::{
+        CounterDelta, CounterWindow, Filter, Knob, LISTENERS_SCHEMA_VERSION, LeftOut, ViewInfo,
+    };
+
+    fn report() -> ListenersReport {
+        let row = |address: &str, queue, limit, full, source| ListenerRow {
+            address: address.parse().unwrap(),
+            family: Family::Ipv4,
+            port: address.rsplit(':').next().unwrap().parse().unwrap(),
+            owners: None,
+            uid: Some(0),
+            inode: Some(1),
+            limit: Some(limit),
+            queue: Some(queue),
+            syn_queue: None,
+            full: Some(full),
+            limit_source: source,
+        };
+        let knob = || "net.core.somaxconn".to_string();
+        ListenersReport {
+            schema_version: LISTENERS_SCHEMA_VERSION,
+            tool: Tool::default(),
+            os: "linux".into(),
+            kernel: Some("6.18".into()),
+            view: ViewInfo {
+                source: "sock_diag".into(),
+                queue: true,
+                limit: true,
+                syn_queue: false,
+                syn_queue_note: "not reported".into(),
+                owners: "/proc".into(),
+            },
+            somaxconn: Some(Knob {
+                name: knob(),
+                value: 128,
+                scope: "this network namespace".into(),
+            }),
+            filter: Filter::default(),
+            listeners: vec![
+                row(
+                    "0.0.0.0:8080",
+                    3,
+                    128,
+                    false,
+                    LimitSource::Clamped {
+                        knob: knob(),
+                        value: 128,
+                    },
+                ),
+                row(
+                    "127.0.0.1:9000",
+                    5,
+                    4,
+                    true,
+                    LimitSource::BelowSetting {
+                        knob: knob(),
+                        value: 128,
+                    },
+                ),
+            ],
+            left_out: LeftOut::default(),
+            unix_listeners: None,
+            unix_error: None,
+            watch: Some(WatchReport {
+                requested_ms: 3000,
+                interval_ms: 100,
+                elapsed_ms: 1500,
+                samples: 15,
+                ended: WatchEnd::Interrupted,
+                listeners: vec![WatchedListener {
+                    address: "127.0.0.1:9000".parse().unwrap(),
+                    inode: Some(1),
+                    owners: Some(vec![ProcessRef {
+                        pid: 42,
+                        name: Some("server".into()),
+                    }]),
+                    limit: Some(4),
+                    max_queue: Some(5),
+                    reached_full: Some(true),
+                    samples_seen: 7,
+                    first_seen_ms: 0,
+                    last_seen_ms: 700,
+                    appeared_mid_watch: false,
+                    closed_mid_watch: true,
+                }],
+                counters: Some(CounterWindow {
+                    source: "TcpExt".into(),
+                    values: vec![CounterDelta {
+                        name: "ListenOverflows".into(),
+                        before: 1,
+                        after: 9,
+                        delta: 8,
+                    }],
+                }),
+                counters_error: None,
+            }),
+            notes: vec!["a | note".into()],
+        }
+    }
+
+    #[test]
+    fn the_table_shows_every_column_and_the_window() {
+        let text = table(&report());
+        assert!(text.starts_with("# TCP listeners on linux 6.18: net.core.somaxconn=128 (this network namespace); 2 listed\n"), "{text}");
+        assert!(text.contains("0.0.0.0:8080    3      128    -          no    not visible  clamped by net.core.somaxconn=128"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:9000  5      4      -          yes"),
+            "{text}"
+        );
+        assert!(text.contains("interrupted: a partial result"), "{text}");
+        assert!(text.contains("closed (last seen at 0.70 s)"), "{text}");
+        assert!(text.contains("ListenOverflows"), "{text}");
+        assert!(text.contains("+8"), "{text}");
+        assert!(text.ends_with("note: a | note\n"), "{text}");
+    }
+
+    #[test]
+    fn markdown_escapes_cells_and_lists_notes() {
+        let text = markdown(&report());
+        assert!(text.contains("| address | queue | limit | syn queue | full | owner | limit because |\n|---|---|---|---|---|---|---|\n"), "{text}");
+        assert!(text.contains("- a \\| note\n"), "{text}");
+        assert!(
+            text.contains("| 127.0.0.1:9000 | 4 | 5 | yes | 7/15 |"),
+            "{text}"
+        );
+    }
+}
