@@ -455,10 +455,13 @@ fn our_own_listener_is_listed() {
     if cfg!(windows) {
         assert_eq!(row["limit"], Value::Null, "{row:#}");
         assert_eq!(row["queue"], Value::Null);
-        assert_eq!(
-            owners.expect("Windows lists the owning pid")[0]["pid"],
-            std::process::id()
-        );
+        match (owners, backlog_probe::sys::emulator()) {
+            (Some(owners), _) => assert_eq!(owners[0]["pid"], std::process::id()),
+            // Wine's IP Helper reports pid 0 for every socket (its TCP is the Linux host's,
+            // whose sockets it does not map to Windows processes): not visible, not a guess.
+            (None, Some(_)) => {}
+            (None, None) => panic!("Windows lists the owning pid: {row:#}"),
+        }
         assert!(
             report["notes"].to_string().contains("Windows"),
             "{report:#}"

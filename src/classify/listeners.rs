@@ -175,7 +175,16 @@ pub fn notes(
             full.join(", ")
         ));
     }
-    notes.push(format!("SYN queue: {syn_queue_note}"));
+    let missing = if rows
+        .iter()
+        .all(|row| row.queue.is_none() && row.limit.is_none())
+        && !rows.is_empty()
+    {
+        "queue, limit and SYN queue"
+    } else {
+        "SYN queue"
+    };
+    notes.push(format!("{missing}: {syn_queue_note}"));
     if let Some(how) = owners_note {
         notes.push(format!(
             "owner \"not visible\": never a guess; owners come from {how}"

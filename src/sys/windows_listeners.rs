@@ -99,6 +99,8 @@ fn port(dword: u32) -> u16 {
     u16::from_be_bytes([(dword & 0xff) as u8, ((dword >> 8) & 0xff) as u8])
 }
 
+/// A row's listener; pid 0 (the System Idle Process on Windows, and what Wine reports for a
+/// socket of a process outside it) is no owner anyone can act on: not visible.
 fn entry(addr: SocketAddr, pid: u32) -> ListenerEntry {
     ListenerEntry {
         addr,
@@ -107,7 +109,7 @@ fn entry(addr: SocketAddr, pid: u32) -> ListenerEntry {
         syn_queue: None,
         uid: None,
         inode: None,
-        owner_pid: Some(pid),
+        owner_pid: (pid != 0).then_some(pid),
     }
 }
 
