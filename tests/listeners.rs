@@ -58,6 +58,7 @@ fn by_address(listeners: &Value, address: SocketAddr) -> &Value {
 }
 
 /// The lines a child writes on stderr, as they come (read on a thread of their own).
+#[cfg(unix)]
 fn progress_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
     let stderr = child.stderr.take().unwrap();
