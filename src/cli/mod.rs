@@ -55,7 +55,7 @@ enum Command {
     /// Beyond one TCP listen(): UDP, Unix-domain listeners, listen() twice, runtime defaults.
     Extras(extras::ExtrasArgs),
     /// Bind a loopback listener, fill its queue, print its address, and keep it full until
-    /// Ctrl-C or --for SECS.
+    /// Ctrl-C or --for SECS (or drain it one connection every --accept-every MS).
     Hold(hold::HoldArgs),
     /// List this machine's TCP listeners (this network namespace on Linux): each one's
     /// accept queue, the limit the kernel stored and why (the somaxconn clamp), its owner where

@@ -675,4 +675,25 @@ mod tests {
             .expect("our listener is listed");
         assert_eq!((ours.queue, ours.limit), (Some(1), Some(3)));
     }
+
+    /// A failed call prints as one line with the call and the errno by name.
+    #[test]
+    fn errors_name_the_call_and_the_errno() {
+        let error = ListenerViewError::Call {
+            call: "sendto(NETLINK_SOCK_DIAG)",
+            code: libc::EACCES,
+        };
+        assert_eq!(
+            error.to_string(),
+            "sendto(NETLINK_SOCK_DIAG) failed: EACCES (13)"
+        );
+        let late = ListenerViewError::Timeout {
+            call: "recv(NETLINK_SOCK_DIAG)",
+            after: DUMP_DEADLINE,
+        };
+        assert_eq!(
+            late.to_string(),
+            "recv(NETLINK_SOCK_DIAG) gave no answer within 5000 ms"
+        );
+    }
 }
