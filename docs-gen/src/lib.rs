@@ -37,7 +37,6 @@ mod svg;
 mod tables;
 pub mod template;
 
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -166,17 +165,82 @@ pub struct DocFile {
     pub contents: String,
 }
 
-/// Why the docs could not be generated.
-#[derive(Debug)]
-pub struct DocsError(pub String);
-
-impl fmt::Display for DocsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why the docs could not be generated. Each displays as one line (the command prints it after
+/// `docs-gen: error:`); a caller may branch on the case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DocsError {
+    /// The report directory cannot be listed.
+    #[error("cannot read report directory {}: {source}", dir.display())]
+    ReportDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An input cannot be opened as a bounded regular file (its own line names it).
+    #[error(transparent)]
+    Input(read::ReadError),
+    /// An input is not what its name says.
+    #[error("{} is not {what}: {source}", path.display())]
+    NotWhatItSays {
+        /// The file.
+        path: PathBuf,
+        /// `a report`, `an extras report`, `a stack manifest`, ...
+        what: &'static str,
+        /// Why.
+        source: read::ReadError,
+    },
+    /// No `report-*.json` at all.
+    #[error("no report-*.json files in {}", dir.display())]
+    NoReports {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Two files whose names differ only by case or punctuation: their rows would get the same
+    /// anchors, so neither is chosen.
+    #[error("{first} and {second} in {} name the same platform ({key}): rename or remove one", dir.display())]
+    SameKey {
+        /// The directory.
+        dir: PathBuf,
+        /// The first file, by name.
+        first: String,
+        /// The second.
+        second: String,
+        /// The key both give (`linux-x86-64`).
+        key: String,
+    },
+    /// The output directory cannot be made.
+    #[error("cannot create {}: {source}", dir.display())]
+    CreateOutput {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A directory stands where a page goes.
+    #[error("cannot replace {}: it is a directory (nothing replaced)", target.display())]
+    TargetIsDirectory {
+        /// The page's path.
+        target: PathBuf,
+    },
+    /// A page could not be written in full beside its target.
+    #[error("cannot write {}: {source} (nothing replaced)", target.display())]
+    Write {
+        /// The page's path.
+        target: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A page could not replace its target; the pages already replaced were put back.
+    #[error("cannot replace {}: {source} (nothing replaced)", target.display())]
+    Replace {
+        /// The page's path.
+        target: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
-
-impl std::error::Error for DocsError {}
 
 /// Lowercase, with every run of other characters turned into one `-`.
 fn slug(text: &str) -> String {
@@ -451,21 +515,37 @@ pub fn render_with_stacks(
 /// Every `{prefix}*.json` entry in `dir`: its name (lossily decoded, for anchors) and its path
 /// (exactly as the directory has it), sorted by name.
 fn names_in(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, DocsError> {
-    let entries = fs::read_dir(dir).map_err(|e| {
-        DocsError(format!(
-            "cannot read report directory {}: {e}",
-            dir.display()
-        ))
+    let entries = fs::read_dir(dir).map_err(|source| DocsError::ReportDirectory {
+        dir: dir.to_path_buf(),
+        source,
     })?;
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| DocsError(format!("{}: {e}", dir.display())))?;
+        let entry = entry.map_err(|source| DocsError::ReportDirectory {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
         if file_name.starts_with(prefix) && file_name.ends_with(".json") {
             names.push((file_name, entry.path()));
         }
     }
     names.sort();
+    // Names that differ only by case or punctuation give the same anchors: refuse both rather
+    // than let one page mix them up or pick one silently.
+    let mut keys: Vec<(String, &str)> = names
+        .iter()
+        .map(|(name, _)| (file_key(name, prefix), name.as_str()))
+        .collect();
+    keys.sort();
+    if let Some(pair) = keys.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(DocsError::SameKey {
+            dir: dir.to_path_buf(),
+            first: pair[0].1.to_string(),
+            second: pair[1].1.to_string(),
+            key: pair[0].0.clone(),
+        });
+    }
     Ok(names)
 }
 
@@ -476,14 +556,17 @@ fn load_each<T>(
     dir: &Path,
     prefix: &str,
     max_bytes: u64,
-    what: &str,
+    what: &'static str,
     parse: impl Fn(read::InputFile) -> Result<T, read::ReadError>,
 ) -> Result<Vec<(String, T)>, DocsError> {
     let mut loaded = Vec::new();
     for (file_name, path) in names_in(dir, prefix)? {
-        let input = read::open_input(&path, max_bytes).map_err(|e| DocsError(e.0))?;
-        let value = parse(input)
-            .map_err(|e| DocsError(format!("{} is not {what}: {e}", path.display())))?;
+        let input = read::open_input(&path, max_bytes).map_err(DocsError::Input)?;
+        let value = parse(input).map_err(|source| DocsError::NotWhatItSays {
+            path: path.clone(),
+            what,
+            source,
+        })?;
         loaded.push((file_name, value));
     }
     Ok(loaded)
@@ -508,10 +591,9 @@ pub fn load_reports_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedRep
     .map(|(file_name, report)| SourcedReport { file_name, report })
     .collect();
     if reports.is_empty() {
-        return Err(DocsError(format!(
-            "no report-*.json files in {}",
-            dir.display()
-        )));
+        return Err(DocsError::NoReports {
+            dir: dir.to_path_buf(),
+        });
     }
     Ok(reports)
 }
@@ -565,8 +647,10 @@ pub fn regenerate_bounded(
 /// that fails after others succeeded puts those back from the copies kept aside.
 pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBuf>, DocsError> {
     use std::io::Write as _;
-    fs::create_dir_all(out_dir)
-        .map_err(|e| DocsError(format!("cannot create {}: {e}", out_dir.display())))?;
+    fs::create_dir_all(out_dir).map_err(|source| DocsError::CreateOutput {
+        dir: out_dir.to_path_buf(),
+        source,
+    })?;
     let temporary = |name: &str, role: &str| {
         let prefix = format!(".{name}.{role}.");
         let mut builder = tempfile::Builder::new();
@@ -582,16 +666,11 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
         let target = out_dir.join(file.path);
         // A directory where a page goes is never moved aside: refused before anything changes.
         if fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
-            return Err(DocsError(format!(
-                "cannot replace {}: it is a directory (nothing replaced)",
-                target.display()
-            )));
+            return Err(DocsError::TargetIsDirectory { target });
         }
-        let cannot = |e: std::io::Error| {
-            DocsError(format!(
-                "cannot write {}: {e} (nothing replaced)",
-                target.display()
-            ))
+        let cannot = |source: std::io::Error| DocsError::Write {
+            target: target.clone(),
+            source,
         };
         let mut temp = temporary(file.path, "new").map_err(cannot)?;
         temp.write_all(file.contents.as_bytes())
@@ -640,10 +719,7 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
             Ok(kept) => kept,
             Err(e) => {
                 undo(replaced);
-                return Err(DocsError(format!(
-                    "cannot replace {}: {e} (nothing replaced)",
-                    target.display()
-                )));
+                return Err(DocsError::Replace { target, source: e });
             }
         };
         if let Err(e) = temp.persist(&target) {
@@ -654,11 +730,10 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
                 }
             }
             undo(replaced);
-            return Err(DocsError(format!(
-                "cannot replace {}: {} (nothing replaced)",
-                target.display(),
-                e.error
-            )));
+            return Err(DocsError::Replace {
+                target,
+                source: e.error,
+            });
         }
         replaced.push((target, kept));
     }

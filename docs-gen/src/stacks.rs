@@ -221,7 +221,7 @@ fn load_json<T: serde::de::DeserializeOwned>(
     dir: &Path,
     prefix: &str,
     max_bytes: u64,
-    what: &str,
+    what: &'static str,
 ) -> Result<Vec<(String, T)>, DocsError> {
     load_each(dir, prefix, max_bytes, what, |input: InputFile| {
         input.json(what)
