@@ -27,6 +27,7 @@
 //! The same reports always give byte-identical files, so `tests/docs_fresh.rs` can fail when the
 //! committed `docs/` is stale.
 
+mod agreement;
 mod answers;
 mod cells;
 mod extras;

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::agreement::agrees;
 use super::extras::{self, ExtrasSection};
 use super::results::{MeasuredReport, measured_report};
 use super::stacks::{SourcedStack, WORLD_ORDER};
@@ -59,11 +60,6 @@ pub(super) fn model_of(sourced: &SourcedReport, case: &CaseReport) -> Option<pre
     let os = OsFamily::of(&sourced.report.environment)?;
     let limits = Limits::from_environment(&sourced.report.environment);
     Some(predict::predict(os, case.backlog, &limits))
-}
-
-/// Whether a measured case contradicts the model (`Some(false)` when it does).
-pub(super) fn agrees(sourced: &SourcedReport, case: &CaseReport) -> Option<bool> {
-    predict::for_case(&sourced.report.environment, case).and_then(|p| p.agrees)
 }
 
 /// "Linux across kernels".

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::SourcedReport;
+use super::agreement::Agreement;
 use super::cells::first_client_error;
 use backlog_probe::environment::Environment;
 use backlog_probe::export::prediction_text;
@@ -50,16 +51,12 @@ pub(super) fn case_table(sourced: &SourcedReport, kernel_view: bool) -> CaseTabl
     let report = &sourced.report;
     let env = &report.environment;
     let mut rows = Vec::new();
-    let mut contradicting = Vec::new();
     for case in &report.cases {
         let anchor = sourced.anchor(case);
         // The model is recomputed from the report's environment, so the page follows the
         // current model even for reports measured before it existed.
         let mut case = case.clone();
         case.prediction = predict::for_case(env, &case);
-        if case.prediction.as_ref().and_then(|p| p.agrees) == Some(false) {
-            contradicting.push(anchor.clone());
-        }
         let kernel_limit = match case.kernel_queue {
             Some(_) if !kernel_view => "n/a".to_string(),
             Some(q) => q.limit.to_string(),
@@ -82,7 +79,11 @@ pub(super) fn case_table(sourced: &SourcedReport, kernel_view: bool) -> CaseTabl
     }
     CaseTable {
         rows,
-        contradicting,
+        contradicting: Agreement::of_report(sourced)
+            .contradicting
+            .into_iter()
+            .map(|link| link.anchor)
+            .collect(),
     }
 }
 
