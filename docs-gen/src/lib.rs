@@ -41,6 +41,7 @@ pub mod template;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use backlog_probe::environment::Environment;
 use backlog_probe::observation::extras::{
     LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
 };
@@ -50,64 +51,70 @@ use backlog_probe::report::extras::ExtrasReport;
 use backlog_probe::report::{CaseReport, Report, read};
 use stacks::SourcedStack;
 
-/// A report and the file it was read from.
+/// A report of some kind and the file it was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcedReport {
+pub struct Sourced<R> {
     /// The file name (`report-linux-x86_64.json`), used in links and anchors.
     pub file_name: String,
     /// The report.
-    pub report: Report,
+    pub report: R,
 }
 
-impl SourcedReport {
-    /// The file name without `report-` and `.json` (`linux-x86_64`): the prefix of its row
-    /// anchors.
+/// A main report (`backlog-probe run --format json`) and its file.
+pub type SourcedReport = Sourced<Report>;
+/// An extras report (`backlog-probe extras --format json`) and its file.
+pub type SourcedExtras = Sourced<ExtrasReport>;
+
+/// A kind of report file: its name's prefix and where the report ran.
+pub trait ReportFile {
+    /// `report-`, `extras-`.
+    const PREFIX: &'static str;
+    /// Where it ran.
+    fn environment(&self) -> &Environment;
+}
+
+impl ReportFile for Report {
+    const PREFIX: &'static str = REPORT_PREFIX;
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+}
+
+impl ReportFile for ExtrasReport {
+    const PREFIX: &'static str = EXTRAS_PREFIX;
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+}
+
+impl<R: ReportFile> Sourced<R> {
+    /// The file name without its prefix and `.json`, as a slug (`linux-x86-64`): the prefix of
+    /// its row anchors (a main report and an extras report of one platform share it; their row
+    /// names differ).
     pub fn key(&self) -> String {
-        file_key(&self.file_name, REPORT_PREFIX)
+        file_key(&self.file_name, R::PREFIX)
     }
 
     /// The OS family this report measures, if the model knows it and the run was native (a run
     /// under an emulator measured the host's TCP, not the target's; one under gVisor measured
     /// gVisor's, which is a stack, not an OS).
     pub fn measured_os(&self) -> Option<OsFamily> {
-        let env = &self.report.environment;
+        let env = self.report.environment();
         if env.emulator.is_some() || env.sandbox.is_some_and(|s| s.has_own_tcp_stack()) {
             return None;
         }
         OsFamily::from_target_os(&env.target_os)
     }
+}
 
+impl SourcedReport {
     /// The anchor of a case's row in `results.md`.
     pub fn anchor(&self, case: &CaseReport) -> String {
         format!("{}-{}", self.key(), slug(&case.name))
     }
 }
 
-/// An extras report (`backlog-probe extras --format json`) and the file it was read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcedExtras {
-    /// The file name (`extras-linux-x86_64.json`), used in links and anchors.
-    pub file_name: String,
-    /// The report.
-    pub report: ExtrasReport,
-}
-
 impl SourcedExtras {
-    /// The file name without `extras-` and `.json` (`linux-x86-64`): the prefix of its row
-    /// anchors, the same as the main report's of the same platform (the row names differ).
-    pub fn key(&self) -> String {
-        file_key(&self.file_name, EXTRAS_PREFIX)
-    }
-
-    /// The OS family this report measures, if the model knows it and the run was native.
-    pub fn measured_os(&self) -> Option<OsFamily> {
-        let env = &self.report.environment;
-        if env.emulator.is_some() || env.sandbox.is_some_and(|s| s.has_own_tcp_stack()) {
-            return None;
-        }
-        OsFamily::from_target_os(&env.target_os)
-    }
-
     /// The anchor of a UDP row (`linux-x86-64-udp-ipv4`).
     pub fn udp_anchor(&self, udp: &UdpListen) -> String {
         format!("{}-udp-{}", self.key(), udp.family)

@@ -29,28 +29,30 @@ pub struct RelistenRule {
 
 /// The rule on `os`.
 pub fn rule(os: OsFamily) -> RelistenRule {
-    match os {
-        OsFamily::Linux => RelistenRule {
-            applies: RelistenApplies::Second,
-            source: "source: the new value applies; `net/ipv4/af_inet.c` `__inet_listen_sk()` stores `sk_max_ack_backlog` again (\"Really, if the socket is already in listen state we can only allow the backlog to be adjusted\")",
-        },
-        OsFamily::Macos => RelistenRule {
-            applies: RelistenApplies::Second,
-            source: "source: the new value applies; xnu `bsd/kern/uipc_socket.c` `solisten()` stores the new `so_qlimit` on a listening socket",
-        },
-        OsFamily::Freebsd => RelistenRule {
-            applies: RelistenApplies::Second,
-            source: "source: the new value applies; `sys/kern/uipc_socket.c` `solisten_proto()` stores the new `sol_qlimit`",
-        },
-        OsFamily::Windows => RelistenRule {
-            applies: RelistenApplies::First,
-            source: "documentation: the old value stays; \"If the listen function is called on an already listening socket, it will return success without changing the value for the backlog parameter\" ([listen() documentation](https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-listen))",
-        },
-        OsFamily::Gvisor => RelistenRule {
-            applies: RelistenApplies::SecondUnlessQueued,
-            source: "source: the new value applies, unless more connections are already queued than it allows (then `EINVAL`); gVisor's `pkg/tcpip/transport/tcp/endpoint.go` `listen()`: \"Adjust the size of the backlog iff we can fit existing pending connections into the new one\"",
-        },
-    }
+    use RelistenApplies::{First, Second, SecondUnlessQueued};
+    let (applies, source) = match os {
+        OsFamily::Linux => (
+            Second,
+            "source: the new value applies; `net/ipv4/af_inet.c` `__inet_listen_sk()` stores `sk_max_ack_backlog` again (\"Really, if the socket is already in listen state we can only allow the backlog to be adjusted\")",
+        ),
+        OsFamily::Macos => (
+            Second,
+            "source: the new value applies; xnu `bsd/kern/uipc_socket.c` `solisten()` stores the new `so_qlimit` on a listening socket",
+        ),
+        OsFamily::Freebsd => (
+            Second,
+            "source: the new value applies; `sys/kern/uipc_socket.c` `solisten_proto()` stores the new `sol_qlimit`",
+        ),
+        OsFamily::Windows => (
+            First,
+            "documentation: the old value stays; \"If the listen function is called on an already listening socket, it will return success without changing the value for the backlog parameter\" ([listen() documentation](https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-listen))",
+        ),
+        OsFamily::Gvisor => (
+            SecondUnlessQueued,
+            "source: the new value applies, unless more connections are already queued than it allows (then `EINVAL`); gVisor's `pkg/tcpip/transport/tcp/endpoint.go` `listen()`: \"Adjust the size of the backlog iff we can fit existing pending connections into the new one\"",
+        ),
+    };
+    RelistenRule { applies, source }
 }
 
 #[cfg(test)]
