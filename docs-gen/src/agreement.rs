@@ -5,8 +5,7 @@
 
 use serde::Serialize;
 
-use super::SourcedReport;
-use super::answers::Link;
+use super::{Link, SourcedReport};
 use backlog_probe::predict;
 use backlog_probe::report::CaseReport;
 

@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use super::agreement::Agreement;
 use super::cells::{first_client_error, listen_text, queue_text};
-use super::stack_results::{self, case_of, kernels_row_anchor};
-use super::stacks::{SourcedStack, WORLD_ORDER};
-use super::{Corpus, Figure, SourcedReport, default_backlogs};
+use super::stacks::{
+    self, DEFAULT_WORLD, SourcedStack, WORLD_ORDER, case_of, kernels_row_anchor, world_report,
+};
+use super::{Corpus, Figure, Link, SourcedReport, default_backlogs};
 use backlog_probe::classify::extras::{RelistenOutcome, queue_was_full, relisten_outcome};
 use backlog_probe::classify::tcp::LateKind;
 use backlog_probe::export::text::seconds;
@@ -27,25 +28,6 @@ const GVISOR: OsFamily = OsFamily::Gvisor;
 
 /// Backlogs other than the defaults whose figure the page quotes (`figures.windows["-100000"]`).
 const OTHER_BACKLOGS: [i32; 1] = [-100_000];
-
-/// A link into `results.md`: its text and the row's anchor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Link {
-    /// What the link says.
-    pub text: String,
-    /// The anchor in `results.md`, without `#`.
-    pub anchor: String,
-}
-
-impl Link {
-    /// A link to a row that says its own anchor.
-    pub(super) fn row(anchor: String) -> Link {
-        Link {
-            text: anchor.clone(),
-            anchor,
-        }
-    }
-}
 
 /// Everything `templates/answers.md` shows.
 #[derive(Debug, Serialize)]
@@ -773,7 +755,7 @@ fn linux_kernel_view(corpus: &Corpus<'_>) -> Option<KernelView> {
 fn kernel_case(corpus: &Corpus<'_>, world: &str, suffix: &str) -> KernelCase {
     let mut groups: Vec<KernelGroup> = Vec::new();
     for kernel in corpus.kernels() {
-        let Some(sourced) = stack_results::world_report(kernel, world) else {
+        let Some(sourced) = world_report(kernel, world) else {
             continue;
         };
         let Some(case) = case_of(sourced, Family::Ipv4, suffix)
@@ -806,7 +788,7 @@ fn kernel_case(corpus: &Corpus<'_>, world: &str, suffix: &str) -> KernelCase {
 /// suffix (the default backlogs', any other measured), on every kernel.
 fn kernel_cases(corpus: &Corpus<'_>) -> BTreeMap<String, BTreeMap<String, KernelCase>> {
     let kernels = corpus.kernels();
-    let mut worlds: Vec<String> = [stack_results::DEFAULT_WORLD]
+    let mut worlds: Vec<String> = [DEFAULT_WORLD]
         .into_iter()
         .chain(WORLD_ORDER)
         .map(str::to_string)
@@ -817,12 +799,12 @@ fn kernel_cases(corpus: &Corpus<'_>) -> BTreeMap<String, BTreeMap<String, Kernel
         .collect();
     for kernel in &kernels {
         for (world, sourced) in kernel.reports() {
-            let world = world.unwrap_or(stack_results::DEFAULT_WORLD).to_string();
+            let world = world.unwrap_or(DEFAULT_WORLD).to_string();
             if !worlds.contains(&world) {
                 worlds.push(world);
             }
             for case in &sourced.report.cases {
-                let suffix = stack_results::suffix(case).to_string();
+                let suffix = stacks::suffix(case).to_string();
                 if !suffixes.contains(&suffix) {
                     suffixes.push(suffix);
                 }

@@ -164,6 +164,25 @@ fn number_slug(value: i32) -> String {
     }
 }
 
+/// A link into `results.md`: its text and the row's anchor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    /// What the link says.
+    pub text: String,
+    /// The anchor in `results.md`, without `#`.
+    pub anchor: String,
+}
+
+impl Link {
+    /// A link to a row that says its own anchor.
+    pub(crate) fn row(anchor: String) -> Link {
+        Link {
+            text: anchor.clone(),
+            anchor,
+        }
+    }
+}
+
 /// A generated file: its path relative to the output directory, and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocFile {

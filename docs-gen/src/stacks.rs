@@ -6,8 +6,10 @@
 use std::path::Path;
 
 use super::{DocsError, SourcedExtras, SourcedReport, load_each, slug};
+use backlog_probe::plan::Family;
 use backlog_probe::predict::kernel::KernelVersion;
 use backlog_probe::predict::{Limits, OsFamily};
+use backlog_probe::report::CaseReport;
 use backlog_probe::report::read::InputFile;
 use stack_files::{
     MANIFEST_PREFIX, REPEAT_PREFIX, RETRANSMISSIONS_PREFIX, StackFile, WORLD_PREFIX,
@@ -256,4 +258,41 @@ pub fn gvisors(stacks: &[SourcedStack]) -> Vec<&SourcedStack> {
         .iter()
         .filter(|s| s.family() == OsFamily::Gvisor)
         .collect()
+}
+
+/// `default`, `syncookies_0`, ...: how a world is named in anchors and placeholders.
+pub(super) const DEFAULT_WORLD: &str = "default";
+
+/// The anchor of a row of the kernels table (`linux-kernels-syncookies-0-backlog-zero`).
+pub(super) fn kernels_row_anchor(world: &str, suffix: &str) -> String {
+    format!("linux-kernels-{}-{}", slug(world), slug(suffix))
+}
+
+/// A case name without its family: `ipv4_backlog_zero` → `backlog_zero`.
+pub(super) fn suffix(case: &CaseReport) -> &str {
+    case.name
+        .split_once('_')
+        .map_or(case.name.as_str(), |(_, rest)| rest)
+}
+
+/// A stack's report for a world (`default` for the default matrix).
+pub(super) fn world_report<'a>(stack: &'a SourcedStack, world: &str) -> Option<&'a SourcedReport> {
+    if world == DEFAULT_WORLD {
+        stack.report.as_ref()
+    } else {
+        stack.world(world)
+    }
+}
+
+/// The case of `family` named `<family>_<suffix>` in a report.
+pub(super) fn case_of<'a>(
+    sourced: &'a SourcedReport,
+    family: Family,
+    suffix: &str,
+) -> Option<&'a CaseReport> {
+    sourced
+        .report
+        .cases
+        .iter()
+        .find(|c| c.family == family && self::suffix(c) == suffix)
 }

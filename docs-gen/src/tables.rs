@@ -94,3 +94,35 @@ pub(super) fn settings(env: &Environment) -> Vec<String> {
         .map(|(k, v)| format!("{k}={v}"))
         .collect()
 }
+
+/// A measured report and its table.
+#[derive(Debug, Serialize)]
+pub struct MeasuredReport {
+    /// The environment in one line.
+    pub summary: String,
+    /// `report-linux-x86_64.json`.
+    pub file_name: String,
+    /// The tool that wrote it.
+    pub tool: String,
+    /// Its version.
+    pub version: String,
+    /// Connections per case at most.
+    pub cap: u32,
+    /// The recorded settings (`key=value`).
+    pub settings: Vec<String>,
+    /// The cases.
+    pub table: CaseTable,
+}
+
+pub(super) fn measured_report(sourced: &SourcedReport, kernel_view: bool) -> MeasuredReport {
+    let report = &sourced.report;
+    MeasuredReport {
+        summary: report.environment.summary(),
+        file_name: sourced.file_name.clone(),
+        tool: report.tool.name.clone(),
+        version: report.tool.version.clone(),
+        cap: report.settings.cap,
+        settings: settings(&report.environment),
+        table: case_table(sourced, kernel_view),
+    }
+}
