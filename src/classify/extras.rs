@@ -93,25 +93,25 @@ pub fn relisten_outcome(
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_a_listener_that_stopped_taking_connections_counts_as_full() {
-        for (stop, full) in [
-            (FillStop::Pending, true),
-            (FillStop::FailedImmediately, true),
-            (FillStop::FailedInHandshake, true),
-            (FillStop::Cap, false),
-            (FillStop::OutOfResources, false),
-        ] {
-            assert_eq!(queue_was_full(stop), full, "{stop:?}");
-            let fill = FillResult {
-                queue_length: 6,
-                stop,
-                os_error: None,
-                fd_limit: None,
-            };
-            assert_eq!(measured_queue(&fill), full.then_some(6), "{stop:?}");
-            assert_eq!(fill_cut(&fill).is_none(), full, "{stop:?}");
-        }
+    #[rstest::rstest]
+    #[case(FillStop::Pending, true)]
+    #[case(FillStop::FailedImmediately, true)]
+    #[case(FillStop::FailedInHandshake, true)]
+    #[case(FillStop::Cap, false)]
+    #[case(FillStop::OutOfResources, false)]
+    fn only_a_listener_that_stopped_taking_connections_counts_as_full(
+        #[case] stop: FillStop,
+        #[case] full: bool,
+    ) {
+        assert_eq!(queue_was_full(stop), full, "{stop:?}");
+        let fill = FillResult {
+            queue_length: 6,
+            stop,
+            os_error: None,
+            fd_limit: None,
+        };
+        assert_eq!(measured_queue(&fill), full.then_some(6), "{stop:?}");
+        assert_eq!(fill_cut(&fill).is_none(), full, "{stop:?}");
     }
 
     #[test]
