@@ -9,6 +9,7 @@ use crate::observation::burst::{ClientFacts, ConnectEnd, ProbeRead};
 /// What happened to one client of a burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientOutcome {
     /// Connected, and the server accepted it.
     Accepted,
@@ -237,9 +238,18 @@ mod tests {
                 ClientOutcome::NotOpened,
             ),
         ];
-        for (facts, expected) in table {
-            assert_eq!(classify_client(&facts), expected, "{facts:?}");
-        }
+        // Every row is checked, and every row that fails is named: one does not hide the rest.
+        let failed: Vec<String> = table
+            .iter()
+            .filter(|(facts, expected)| classify_client(facts) != *expected)
+            .map(|(facts, expected)| {
+                format!(
+                    "{facts:?}: {:?}, expected {expected:?}",
+                    classify_client(facts)
+                )
+            })
+            .collect();
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // Not every test binary uses every helper.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -337,6 +337,30 @@ pub fn binary_for_other_users() -> &'static std::path::Path {
     })
 }
 
+/// Another program of the workspace ([`docs_gen`]) where another user can run it: as root, a
+/// copy beside [`binary_for_other_users`]'s (made once per program), as anyone else the program
+/// itself.
+#[cfg(unix)]
+pub fn program_for_other_users(program: &Path) -> PathBuf {
+    static COPIED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let own = binary_for_other_users();
+    if !is_root() || program == Path::new(env!("CARGO_BIN_EXE_backlog-probe")) {
+        return if is_root() { own.to_path_buf() } else { program.to_path_buf() };
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let copy = own
+        .parent()
+        .expect("the copy's directory")
+        .join(program.file_name().expect("a program's file name"));
+    let mut copied = COPIED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !copied.contains(&copy) {
+        std::fs::copy(program, &copy).expect("copy the program");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        copied.push(copy.clone());
+    }
+    copy
+}
+
 /// Fails the test, naming the directory, unless every directory above `path` lets other users
 /// pass (the unprivileged user of [`limited_command`] must reach what it runs and reads).
 #[cfg(unix)]
@@ -365,8 +389,18 @@ pub fn assert_reachable_by_others(path: &std::path::Path) {
 /// [`binary_for_other_users`], from its directory (the checkout may be closed to it).
 #[cfg(target_os = "linux")]
 pub fn limited_command(ulimits: &str, args: &str) -> Command {
+    limited_program(
+        Path::new(env!("CARGO_BIN_EXE_backlog-probe")),
+        ulimits,
+        args,
+    )
+}
+
+/// [`limited_command`] for another program of the workspace ([`docs_gen`]).
+#[cfg(target_os = "linux")]
+pub fn limited_program(program: &Path, ulimits: &str, args: &str) -> Command {
     let script = format!("ulimit {ulimits} && exec \"$0\" {args}");
-    let binary = binary_for_other_users();
+    let binary = program_for_other_users(program);
     let mut command = if is_root() {
         let mut command = Command::new("setpriv");
         command
@@ -386,4 +420,31 @@ pub fn limited_command(ulimits: &str, args: &str) -> Command {
     };
     command.arg(script).arg(binary);
     command
+}
+
+/// The workspace's page generator, `docs-gen` (`cargo run -p docs-gen`), built once per test
+/// binary beside this package's binary, with the same profile. Cargo runs the tests after it
+/// has let go of the build directory, so building from a test is safe.
+pub fn docs_gen() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let probe = Path::new(env!("CARGO_BIN_EXE_backlog-probe"));
+        let dir = probe.parent().expect("the binary's directory");
+        let bin = dir.join(format!("docs-gen{}", std::env::consts::EXE_SUFFIX));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--locked", "--quiet", "-p", "docs-gen"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        let output = build.output().expect("cargo runs");
+        assert!(
+            output.status.success() && bin.exists(),
+            "cargo build -p docs-gen: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        bin
+    })
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::observation::extras::{FillResult, FillStop};
-use crate::report::Report;
+use backlog_probe::observation::extras::{FillResult, FillStop};
+use backlog_probe::report::Report;
 
 fn linux_fixture() -> Report {
     serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
@@ -302,6 +302,64 @@ fn load_reports_reads_only_report_files() {
     let _ = fs::remove_dir_all(&dir);
     let error = load_reports(&dir).unwrap_err().to_string();
     assert!(error.contains("cannot read report directory"), "{error}");
+}
+
+/// `report-linux-x86_64.json` and `report-Linux-X86-64.json` give the same anchors: both are
+/// refused, by name, for every kind of file; a different platform is not.
+#[test]
+fn names_that_differ_only_by_case_or_punctuation_are_refused() {
+    for (first, second, fixture) in [
+        (
+            "report-linux-x86_64.json",
+            "report-Linux-X86-64.json",
+            include_str!("../../tests/fixtures/report-linux.json"),
+        ),
+        (
+            "extras-linux-x86_64.json",
+            "extras-LINUX.x86_64.json",
+            include_str!("../../tests/fixtures/extras-linux.json"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = include_str!("../../tests/fixtures/report-linux.json");
+        fs::write(dir.path().join("report-linux-x86_64.json"), report).unwrap();
+        fs::write(dir.path().join(first), fixture).unwrap();
+        fs::write(dir.path().join("report-linux-aarch64.json"), report).unwrap();
+        assert!(load_reports(dir.path()).is_ok() && load_extras(dir.path()).is_ok());
+        fs::write(dir.path().join(second), fixture).unwrap();
+        let loaded = if first.starts_with("report-") {
+            load_reports(dir.path()).map(|_| ())
+        } else {
+            load_extras(dir.path()).map(|_| ())
+        };
+        match loaded {
+            Err(DocsError::SameKey {
+                first: a,
+                second: b,
+                key,
+                ..
+            }) => {
+                let mut names = [a, b];
+                names.sort();
+                let mut expected = [first.to_string(), second.to_string()];
+                expected.sort();
+                assert_eq!(names, expected);
+                assert_eq!(key, "linux-x86-64");
+            }
+            other => panic!("{first} and {second}: {other:?}"),
+        }
+        let out = tempfile::tempdir().unwrap();
+        let error = regenerate(dir.path(), out.path()).unwrap_err().to_string();
+        assert!(
+            error.contains(second) && error.contains("name the same platform (linux-x86-64)"),
+            "{error}"
+        );
+        assert_eq!(
+            fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
 }
 
 #[test]
@@ -688,14 +746,14 @@ fn two_kernels(zero_on_new: u32) -> Vec<SourcedStack> {
 fn gvisor_report() -> Report {
     let mut report = linux_fixture();
     let env = &mut report.environment;
-    env.sandbox = Some(crate::sys::Sandbox::Gvisor);
+    env.sandbox = Some(backlog_probe::sys::Sandbox::Gvisor);
     env.kernel = Some("4.4.0".into());
     env.somaxconn.setting = Some(128);
     env.settings
         .insert("net.core.somaxconn".into(), "128".into());
     for case in &mut report.cases {
         case.queue_length = Some((case.backlog as u32).min(1024) + 1);
-        case.kernel_queue = Some(crate::sys::KernelQueue {
+        case.kernel_queue = Some(backlog_probe::sys::KernelQueue {
             queued: 0,
             limit: 0,
             incomplete: None,
@@ -712,7 +770,7 @@ fn gvisor_stack() -> SourcedStack {
     let case = &mut slow.cases[2]; // ipv4 SOMAXCONN: a slow handshake counted as the overflow
     case.queue_length = Some(370);
     case.overflow.elapsed_ms = Some(287);
-    case.late_completion.kind = crate::classify::tcp::LateKind::Completed;
+    case.late_completion.kind = backlog_probe::classify::tcp::LateKind::Completed;
     case.late_completion.elapsed_ms = Some(293);
     SourcedStack {
         file_name: format!("stack-{key}.json"),
