@@ -10,7 +10,7 @@
 //! Every subcommand goes through the same stages, each a folder:
 //!
 //! ```text
-//! plan ─► run ─► experiment ─► observation ─► classify ─► report ─► export / docs
+//! plan ─► run ─► experiment ─► observation ─► classify ─► report ─► export
 //!          │      (sockets)     (raw facts)    (verdicts)  (wire)     (text)
 //!          └ workers: the same binary, when one process cannot hold every case's descriptors
 //! ```
@@ -26,7 +26,9 @@
 //! - [`observation`] holds the raw facts (counts, raw OS error numbers, timings); [`classify`]
 //!   judges them, by error *name*, so a Windows report classifies the same on any machine.
 //! - [`report`] holds every wire type; [`export`] renders them (table, Markdown, JSON, the
-//!   cross-OS `merge`); [`docs`] turns report files into `docs/`.
+//!   cross-OS `merge`). The pages of `docs/` are written from report files by the
+//!   workspace's own `docs-gen` crate (`cargo run -p docs-gen`), which reads them through
+//!   [`report::read`]; the library knows nothing of pages.
 //! - [`predict`] is each OS's rule from kernel source or documentation, carried in a report as
 //!   a separate `prediction` beside the measurement (never in a measured field), so a
 //!   disagreement shows up as a finding. Nothing else in the library encodes an expected queue
@@ -34,13 +36,12 @@
 //! - Only [`sys`] has `#[cfg(target_os)]`; it documents what each OS module provides, and
 //!   imports nothing else of the crate.
 //!
-//! Nothing on the pure side (observation, classify, report, export, docs, predict) imports
+//! Nothing on the pure side (observation, classify, report, export, predict) imports
 //! experiment or run. The JSON output is documented in [`report`] ("Wire format").
 
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 pub mod classify;
-pub mod docs;
 pub mod environment;
 pub mod experiment;
 pub mod export;
