@@ -349,6 +349,20 @@ fn linux(backlog: i32, limits: &Limits) -> Prediction {
             },
         };
     }
+    if limits.kernel.is_some_and(|v| !v.at_least(4, 10)) {
+        // Before 5ea8ea2cb7f1 ("tcp/dccp: drop SYN packets if accept queue is full", 4.10, also
+        // backported to some older stable trees) a SYN meeting a full accept queue was dropped
+        // only `if (sk_acceptq_is_full(sk) && inet_csk_reqsk_queue_young(sk) > 1)`: a
+        // one-at-a-time fill got SYN-ACKs past the full queue, its clients connected and then
+        // met the full queue at the final ACK. How many connect is not derived here.
+        return Prediction {
+            queue_length: None,
+            rule: "a kernel before 4.10: without 5ea8ea2cb7f1 a SYN that meets a full accept queue is answered while few requests are young (`sk_acceptq_is_full() && inet_csk_reqsk_queue_young() > 1`), so clients connect past the queue and stay half-open; the count is not modelled (the fix was also backported to some older stable trees)",
+            source: "net/ipv4/tcp_ipv4.c tcp_v4_conn_request() before 4.10; commit 5ea8ea2cb7f1",
+            confidence: Confidence::Low,
+            ..base
+        };
+    }
     base
 }
 

@@ -144,6 +144,12 @@ fn linux_somaxconn_default_follows_the_kernel_version() {
         ..linux_on(release, None)
     };
     assert_eq!(queue(OsFamily::Linux, -1, &unread("4.19.325")), Some(129));
+    // Before 4.10 (5ea8ea2cb7f1) a SYN meeting a full accept queue was still answered while
+    // few requests were young: a one-at-a-time fill connects past the queue, not modelled.
+    let old = predict(OsFamily::Linux, 5, &unread("4.9.337"));
+    assert_eq!(old.queue_length, None);
+    assert!(old.rule.contains("5ea8ea2cb7f1") && old.source.contains("5ea8ea2cb7f1"));
+    assert_eq!(queue(OsFamily::Linux, 5, &unread("4.10.0")), Some(6));
     assert_eq!(queue(OsFamily::Linux, -1, &unread("5.3.18")), Some(129));
     assert!(
         predict(OsFamily::Linux, -1, &unread("5.3.18"))
