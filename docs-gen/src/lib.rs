@@ -3,7 +3,8 @@
 //! `cargo run -p docs-gen -- --reports DIR --out docs/` reads every `report-*.json` (the main harness)
 //! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR`, and the
 //! files of each stack `cargo xtask stacks` measured (grouped by its `stack-*.json` manifest,
-//! [`stacks`]), and writes three files, all pure functions of those reports and of the model in
+//! [`stacks`]), and the day each was measured (`measured-on.json`, optional), and writes three
+//! files, all pure functions of those reports and of the model in
 //! [`backlog_probe::predict`]:
 //!
 //! - `results.md`: one table per OS with a stable anchor on every row; an OS without a report
@@ -37,6 +38,7 @@ mod svg;
 mod tables;
 pub mod template;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -232,6 +234,8 @@ pub(crate) struct Corpus<'a> {
     reports: &'a [SourcedReport],
     extras: &'a [SourcedExtras],
     stacks: &'a [SourcedStack],
+    /// The day each data file was measured, by file name ([`MEASURED_ON`]).
+    measured_on: BTreeMap<String, String>,
 }
 
 /// A number for the answers page: where it comes from and a link to it. Templates see its
@@ -273,7 +277,19 @@ impl<'a> Corpus<'a> {
             reports,
             extras,
             stacks,
+            measured_on: BTreeMap::new(),
         }
+    }
+
+    /// The same reports, with the day each was measured (file name → `YYYY-MM-DD`).
+    pub(crate) fn with_measured_on(mut self, measured_on: BTreeMap<String, String>) -> Self {
+        self.measured_on = measured_on;
+        self
+    }
+
+    /// The day each data file was measured, by file name, where `measured-on.json` names it.
+    pub(crate) fn measured_on(&self) -> &BTreeMap<String, String> {
+        &self.measured_on
     }
 
     /// The Linux kernel stacks, oldest first.
@@ -425,13 +441,25 @@ pub fn render_with_stacks(
     extras: &[SourcedExtras],
     stacks: &[SourcedStack],
 ) -> Vec<DocFile> {
+    render_with_dates(reports, extras, stacks, BTreeMap::new())
+}
+
+/// [`render_with_stacks`], with the day each data file was measured ([`load_measured_on`]),
+/// which results.md shows beside each report.
+pub fn render_with_dates(
+    reports: &[SourcedReport],
+    extras: &[SourcedExtras],
+    stacks: &[SourcedStack],
+    measured_on: BTreeMap<String, String>,
+) -> Vec<DocFile> {
     let mut sorted = reports.to_vec();
     sorted.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let mut sorted_extras = extras.to_vec();
     sorted_extras.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let mut sorted_stacks = stacks.to_vec();
     sorted_stacks.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-    let corpus = Corpus::with_stacks(&sorted, &sorted_extras, &sorted_stacks);
+    let corpus =
+        Corpus::with_stacks(&sorted, &sorted_extras, &sorted_stacks).with_measured_on(measured_on);
     vec![
         DocFile {
             path: "results.md",
@@ -536,6 +564,45 @@ pub fn load_extras_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedExtr
     .collect())
 }
 
+/// The file in a report directory that names the day each report was measured (the reports
+/// carry no date of their own): `{"measured_on": {"report-linux-x86_64.json": "2026-11-25"}}`.
+pub const MEASURED_ON: &str = "measured-on.json";
+
+#[derive(serde::Deserialize)]
+struct MeasuredOnFile {
+    measured_on: BTreeMap<String, String>,
+}
+
+/// The days in `dir`'s [`MEASURED_ON`] (none when it is missing), a bounded input like the
+/// reports; a date that is not `YYYY-MM-DD` is refused.
+pub fn load_measured_on(dir: &Path, max_bytes: u64) -> Result<BTreeMap<String, String>, DocsError> {
+    let path = dir.join(MEASURED_ON);
+    if fs::symlink_metadata(&path).is_err() {
+        return Ok(BTreeMap::new());
+    }
+    let input = read::open_input(&path, max_bytes).map_err(|e| DocsError(e.0))?;
+    let file: MeasuredOnFile = input
+        .json("a list of measurement dates")
+        .map_err(|e| DocsError(format!("{}: {e}", path.display())))?;
+    for (name, day) in &file.measured_on {
+        let shape = day.len() == 10
+            && day.char_indices().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if !shape {
+            return Err(DocsError(format!(
+                "{}: {name}: {day:?} is not a YYYY-MM-DD date",
+                path.display()
+            )));
+        }
+    }
+    Ok(file.measured_on)
+}
+
 /// Regenerate the docs: read the reports and extras reports in `reports_dir` (each at most
 /// [`read::DEFAULT_MAX_INPUT_BYTES`]), write the files into `out_dir` (created if missing), and
 /// return the paths written.
@@ -553,7 +620,11 @@ pub fn regenerate_bounded(
     let mut reports = load_reports_bounded(reports_dir, max_bytes)?;
     let mut extras = load_extras_bounded(reports_dir, max_bytes)?;
     let stacks = stacks::load(reports_dir, max_bytes, &mut reports, &mut extras)?;
-    write_all_or_none(out_dir, &render_with_stacks(&reports, &extras, &stacks))
+    let measured_on = load_measured_on(reports_dir, max_bytes)?;
+    write_all_or_none(
+        out_dir,
+        &render_with_dates(&reports, &extras, &stacks, measured_on),
+    )
 }
 
 /// Write `files` into `out_dir` (created if missing) all or none, and return their paths.

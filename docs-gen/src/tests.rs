@@ -782,7 +782,9 @@ fn kernels_get_a_table_with_a_column_each_and_the_worlds() {
     assert_eq!(os_part.matches("### Measured:").count(), 1, "{os_part}");
     assert!(!os_part.contains("5.10.0-32-cloud-amd64"));
     // One column per kernel, oldest first, each linked to its section.
-    assert!(stacks_part.contains("| world | backlog | [5.10.223](#stack-linux-5-10-223-x86-64) | [6.12.118](#stack-linux-6-12-x86-64) | model |"), "{stacks_part}");
+    assert!(stacks_part.contains("| world | backlog | [5.10.223](#stack-linux-5-10-223-x86-64) | [6.12.118](#stack-linux-6-12-118-x86-64) | model |"), "{stacks_part}");
+    // The section is anchored by its exact version and keeps the anchor by file name.
+    assert!(stacks_part.contains("### <a id=\"stack-linux-6-12-118-x86-64\"></a><a id=\"stack-linux-6-12-x86-64\"></a>Linux 6.12.118"), "{stacks_part}");
     // The world row: each cell links to the kernel's own row; the model differs by kernel.
     assert!(stacks_part.contains("| `net.ipv4.tcp_syncookies=0` | <a id=\"linux-kernels-syncookies-0-backlog-zero\"></a>0 | [0](#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) | [1](#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero) | 0 on 5.10.223; 1 on 6.12.118 |"), "{stacks_part}");
     assert!(stacks_part.contains("| default | <a id=\"linux-kernels-default-backlog-five\"></a>5 | [6](#linux-5-10-223-x86-64-ipv4-backlog-five) | [6](#linux-6-12-x86-64-ipv4-backlog-five) | 6 |"));
