@@ -607,6 +607,7 @@ fn collect_results_applies_the_fixture_artifacts() {
             || [
                 "docs/results.md",
                 "docs/answers.md",
+                "docs/answers-depth.md",
                 "docs/queue-length.svg"
             ]
             .contains(&name.as_str())),

@@ -45,7 +45,7 @@ fn committed_docs_are_fresh() {
     let out = TempDir::new("docs-fresh");
     let written =
         docs_gen::regenerate(&repo().join("docs/data"), &out.0).expect("docs/data holds reports");
-    assert_eq!(written.len(), 3);
+    assert_eq!(written.len(), 4);
     for path in written {
         let name = path.file_name().expect("a file name");
         let committed = repo().join("docs").join(name);

@@ -3,7 +3,7 @@
 //! `cargo run -p docs-gen -- --reports DIR --out docs/` reads every `report-*.json` (the main harness)
 //! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR`, and the
 //! files of each stack `cargo xtask stacks` measured (grouped by its `stack-*.json` manifest,
-//! [`stacks`]), and the day each was measured (`measured-on.json`, optional), and writes three
+//! [`stacks`]), and the day each was measured (`measured-on.json`, optional), and writes four
 //! files, all pure functions of those reports and of the model in
 //! [`backlog_probe::predict`]:
 //!
@@ -15,7 +15,9 @@
 //! - `queue-length.svg`: effective queue length against backlog per OS (measured points solid,
 //!   predicted points hollow);
 //! - `answers.md`: the common questions about `listen()`, answered with numbers that link to
-//!   the results rows or to a cited source; its prose is the template `templates/answers.md`.
+//!   the results rows or to a cited source; its prose is the template `templates/answers.md`,
+//!   its lines wrapped at 100 characters;
+//! - `answers-depth.md`: the long answers over the same page model (`templates/answers-depth.md`).
 //!
 //! Each page is a template over a plain page model ([`template`]): the data is computed here,
 //! in Rust, from the reports and the model; the words are in `templates/` (MiniJinja). The
@@ -37,6 +39,7 @@ pub mod stacks;
 mod svg;
 mod tables;
 pub mod template;
+mod wrap;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -162,7 +165,7 @@ fn number_slug(value: i32) -> String {
 /// A generated file: its path relative to the output directory, and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocFile {
-    /// `results.md`, `answers.md` or `queue-length.svg`.
+    /// `results.md`, `answers.md`, `answers-depth.md` or `queue-length.svg`.
     pub path: &'static str,
     /// The full contents.
     pub contents: String,
@@ -468,6 +471,10 @@ pub fn render_with_dates(
         DocFile {
             path: "answers.md",
             contents: answers::render(&corpus),
+        },
+        DocFile {
+            path: "answers-depth.md",
+            contents: answers::render_depth(&corpus),
         },
         DocFile {
             path: "queue-length.svg",
