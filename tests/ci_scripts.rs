@@ -497,7 +497,7 @@ fn the_comparison_shows_the_stacks_job_files_as_stacks() {
     assert!(merged.contains("6.12.118"), "{merged}");
     let results = fs::read_to_string(dir.path().join("cross-os/docs/results.md")).unwrap();
     assert!(
-        results.contains("| world | backlog | [6.12.118](#stack-linux-6-12-x86-64) | model |"),
+        results.contains("| world | backlog | [6.12.118](#stack-linux-6-12-118-x86-64) | model |"),
         "{results}"
     );
     assert!(results.contains("<a id=\"stack-gvisor-20221219-0-x86-64\"></a>"));
@@ -615,6 +615,7 @@ fn collect_results_applies_the_fixture_artifacts() {
             || [
                 "docs/results.md",
                 "docs/answers.md",
+                "docs/answers-depth.md",
                 "docs/queue-length.svg"
             ]
             .contains(&name.as_str())),

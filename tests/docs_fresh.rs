@@ -23,7 +23,7 @@ fn committed_docs_are_fresh() {
     let out = tempfile::tempdir().expect("a temporary directory");
     let written = docs_gen::regenerate(&repo().join("docs/data"), out.path())
         .expect("docs/data holds reports");
-    assert_eq!(written.len(), 3);
+    assert_eq!(written.len(), 4);
     for path in written {
         let name = path.file_name().expect("a file name");
         let committed = repo().join("docs").join(name);
@@ -167,10 +167,28 @@ fn the_committed_stacks_are_documented_as_stacks() {
                 report.environment.settings.contains_key("kernel.version"),
                 "{stack}: re-run `cargo xtask stacks` with a binary that records kernel.version"
             );
+            // The column links the section by its exact kernel version (`5.10.262-1` →
+            // `#stack-linux-5-10-262-x86-64`); the anchor by file name stays beside it.
+            let upstream = manifest["package_version"]
+                .as_str()
+                .and_then(|v| v.split(['-', '~', '+']).next())
+                .expect("the kernel package's version");
+            let arch = manifest["arch"].as_str().expect("an arch");
+            let versioned: String = format!("stack-linux-{upstream}-{arch}")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
             assert!(
-                results.contains(&format!("](#{anchor}) |")),
+                results.contains(&format!("](#{versioned}) |")),
                 "{stack}: no column in the kernels table"
             );
+            assert!(results.contains(&format!("<a id=\"{versioned}\"></a>")));
         }
     }
     // Debian's 5.10.223 predates commit 3479c7549fb1: listen(0) without syncookies admits 0.

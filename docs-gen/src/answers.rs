@@ -67,6 +67,28 @@ pub struct AnswersPage {
     pub relisten: Vec<RelistenAnswer>,
     /// The runtimes table, one row per runtime or server.
     pub runtimes: Vec<RuntimeRow>,
+    /// The cases that differ between kernels, one row each, one column per kernel.
+    pub kernel_table: KernelTable,
+}
+
+/// A compact table of the cases that differ between kernels: one column per kernel stack.
+#[derive(Debug, Serialize)]
+pub struct KernelTable {
+    /// Each kernel (its label) with its section's anchor.
+    pub kernels: Vec<Link>,
+    /// One row per case.
+    pub rows: Vec<KernelTableRow>,
+}
+
+/// One row of [`KernelTable`].
+#[derive(Debug, Serialize)]
+pub struct KernelTableRow {
+    /// The world (`default`, `syncookies_0`, ...), for the template's row label.
+    pub world: &'static str,
+    /// The case suffix (`backlog_zero`, ...), or `syn_retransmissions`.
+    pub case: &'static str,
+    /// Per kernel, in the columns' order: the measured value and its row, or none.
+    pub cells: Vec<Option<Link>>,
 }
 
 /// One OS's agreement line(s).
@@ -858,6 +880,66 @@ fn retransmissions(corpus: &Corpus<'_>) -> Retransmissions {
     }
 }
 
+/// The rows of [`KernelTable`]: the cases the kernels differ in, and the one they share a
+/// knob for (`tcp_abort_on_overflow=1`).
+const KERNEL_TABLE_ROWS: [(&str, &str); 5] = [
+    ("syncookies_0", "backlog_zero"),
+    ("default", "backlog_minus_one"),
+    ("somaxconn_16", "backlog_minus_one"),
+    ("somaxconn_0", "backlog_minus_one"),
+    ("abort_on_overflow_1", "backlog_five"),
+];
+
+fn kernel_table(corpus: &Corpus<'_>) -> KernelTable {
+    let kernels = corpus.kernels();
+    let mut rows: Vec<KernelTableRow> = KERNEL_TABLE_ROWS
+        .iter()
+        .map(|&(world, case)| KernelTableRow {
+            world,
+            case,
+            cells: kernels
+                .iter()
+                .map(|kernel| {
+                    let sourced = world_report(kernel, world)?;
+                    let found = case_of(sourced, Family::Ipv4, case)
+                        .or_else(|| case_of(sourced, Family::Ipv6, case))?;
+                    Some(Link {
+                        text: found
+                            .queue_length
+                            .map_or_else(|| "-".to_string(), |n| n.to_string()),
+                        anchor: sourced.anchor(found),
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    rows.push(KernelTableRow {
+        world: "default",
+        case: "syn_retransmissions",
+        cells: kernels
+            .iter()
+            .map(|kernel| {
+                let (_, timing) = kernel.retransmissions.as_ref()?;
+                let times: Vec<String> = timing.times_s.iter().map(|t| format!("{t:.1}")).collect();
+                Some(Link {
+                    text: times.join(", "),
+                    anchor: kernel.retransmissions_anchor(),
+                })
+            })
+            .collect(),
+    });
+    KernelTable {
+        kernels: kernels
+            .iter()
+            .map(|k| Link {
+                text: k.label(),
+                anchor: k.anchor(),
+            })
+            .collect(),
+        rows,
+    }
+}
+
 fn gvisor_stack(corpus: &Corpus<'_>) -> Option<GvisorStack> {
     corpus.gvisors().first().map(|stack| GvisorStack {
         label: stack.label(),
@@ -923,9 +1005,21 @@ pub fn page(corpus: &Corpus<'_>) -> AnswersPage {
             .map(|os| relisten(corpus, os))
             .collect(),
         runtimes: runtimes(corpus),
+        kernel_table: kernel_table(corpus),
     }
 }
 
+/// The width the answer pages' prose lines wrap at.
+const WIDTH: usize = 100;
+
 pub(super) fn render(corpus: &Corpus<'_>) -> String {
-    super::template::render("answers.md", &page(corpus))
+    super::wrap::prose(&super::template::render("answers.md", &page(corpus)), WIDTH)
+}
+
+/// `answers-depth.md`: the long answers, over the same page model.
+pub(super) fn render_depth(corpus: &Corpus<'_>) -> String {
+    super::wrap::prose(
+        &super::template::render("answers-depth.md", &page(corpus)),
+        WIDTH,
+    )
 }

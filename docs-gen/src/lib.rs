@@ -3,7 +3,8 @@
 //! `cargo run -p docs-gen -- --reports DIR --out docs/` reads every `report-*.json` (the main harness)
 //! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR`, and the
 //! files of each stack `cargo xtask stacks` measured (grouped by its `stack-*.json` manifest,
-//! [`stacks`]), and writes three files, all pure functions of those reports and of the model in
+//! [`stacks`]), and the day each was measured (`measured-on.json`, optional), and writes four
+//! files, all pure functions of those reports and of the model in
 //! [`backlog_probe::predict`]:
 //!
 //! - `results.md`: one table per OS with a stable anchor on every row; an OS without a report
@@ -14,7 +15,9 @@
 //! - `queue-length.svg`: effective queue length against backlog per OS (measured points solid,
 //!   predicted points hollow);
 //! - `answers.md`: the common questions about `listen()`, answered with numbers that link to
-//!   the results rows or to a cited source; its prose is the template `templates/answers.md`.
+//!   the results rows or to a cited source; its prose is the template `templates/answers.md`,
+//!   its lines wrapped at 100 characters;
+//! - `answers-depth.md`: the long answers over the same page model (`templates/answers-depth.md`).
 //!
 //! Each page is a template over a plain page model ([`template`]): the data is computed here,
 //! in Rust, from the reports and the model; the words are in `templates/` (MiniJinja). The
@@ -37,7 +40,9 @@ pub mod stacks;
 mod svg;
 mod tables;
 pub mod template;
+mod wrap;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -186,7 +191,7 @@ impl Link {
 /// A generated file: its path relative to the output directory, and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocFile {
-    /// `results.md`, `answers.md` or `queue-length.svg`.
+    /// `results.md`, `answers.md`, `answers-depth.md` or `queue-length.svg`.
     pub path: &'static str,
     /// The full contents.
     pub contents: String,
@@ -259,6 +264,16 @@ pub enum DocsError {
         /// Why.
         source: std::io::Error,
     },
+    /// `measured-on.json` names a day that is not `YYYY-MM-DD`.
+    #[error("{}: {name}: {day:?} is not a YYYY-MM-DD date", path.display())]
+    MeasuredOn {
+        /// The file.
+        path: PathBuf,
+        /// The report it dates.
+        name: String,
+        /// What it says instead of a date.
+        day: String,
+    },
     /// A page could not replace its target; the pages already replaced were put back.
     #[error("cannot replace {}: {source} (nothing replaced)", target.display())]
     Replace {
@@ -323,6 +338,8 @@ pub(crate) struct Corpus<'a> {
     reports: &'a [SourcedReport],
     extras: &'a [SourcedExtras],
     stacks: &'a [SourcedStack],
+    /// The day each data file was measured, by file name ([`MEASURED_ON`]).
+    measured_on: BTreeMap<String, String>,
 }
 
 /// A number for the answers page: where it comes from and a link to it. Templates see its
@@ -364,7 +381,19 @@ impl<'a> Corpus<'a> {
             reports,
             extras,
             stacks,
+            measured_on: BTreeMap::new(),
         }
+    }
+
+    /// The same reports, with the day each was measured (file name → `YYYY-MM-DD`).
+    pub(crate) fn with_measured_on(mut self, measured_on: BTreeMap<String, String>) -> Self {
+        self.measured_on = measured_on;
+        self
+    }
+
+    /// The day each data file was measured, by file name, where `measured-on.json` names it.
+    pub(crate) fn measured_on(&self) -> &BTreeMap<String, String> {
+        &self.measured_on
     }
 
     /// The Linux kernel stacks, oldest first.
@@ -516,13 +545,25 @@ pub fn render_with_stacks(
     extras: &[SourcedExtras],
     stacks: &[SourcedStack],
 ) -> Vec<DocFile> {
+    render_with_dates(reports, extras, stacks, BTreeMap::new())
+}
+
+/// [`render_with_stacks`], with the day each data file was measured ([`load_measured_on`]),
+/// which results.md shows beside each report.
+pub fn render_with_dates(
+    reports: &[SourcedReport],
+    extras: &[SourcedExtras],
+    stacks: &[SourcedStack],
+    measured_on: BTreeMap<String, String>,
+) -> Vec<DocFile> {
     let mut sorted = reports.to_vec();
     sorted.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let mut sorted_extras = extras.to_vec();
     sorted_extras.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let mut sorted_stacks = stacks.to_vec();
     sorted_stacks.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-    let corpus = Corpus::with_stacks(&sorted, &sorted_extras, &sorted_stacks);
+    let corpus =
+        Corpus::with_stacks(&sorted, &sorted_extras, &sorted_stacks).with_measured_on(measured_on);
     vec![
         DocFile {
             path: "results.md",
@@ -531,6 +572,10 @@ pub fn render_with_stacks(
         DocFile {
             path: "answers.md",
             contents: answers::render(&corpus),
+        },
+        DocFile {
+            path: "answers-depth.md",
+            contents: answers::render_depth(&corpus),
         },
         DocFile {
             path: "queue-length.svg",
@@ -645,6 +690,51 @@ pub fn load_extras_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedExtr
     .collect())
 }
 
+/// The file in a report directory that names the day each report was measured (the reports
+/// carry no date of their own): `{"measured_on": {"report-linux-x86_64.json": "2026-11-25"}}`.
+pub const MEASURED_ON: &str = "measured-on.json";
+
+#[derive(serde::Deserialize)]
+struct MeasuredOnFile {
+    measured_on: BTreeMap<String, String>,
+}
+
+/// The days in `dir`'s [`MEASURED_ON`] (none when it is missing), a bounded input like the
+/// reports; a date that is not `YYYY-MM-DD` is refused.
+pub fn load_measured_on(dir: &Path, max_bytes: u64) -> Result<BTreeMap<String, String>, DocsError> {
+    let path = dir.join(MEASURED_ON);
+    if fs::symlink_metadata(&path).is_err() {
+        return Ok(BTreeMap::new());
+    }
+    let what = "a list of measurement dates";
+    let input = read::open_input(&path, max_bytes).map_err(DocsError::Input)?;
+    let file: MeasuredOnFile = input
+        .json(what)
+        .map_err(|source| DocsError::NotWhatItSays {
+            path: path.clone(),
+            what,
+            source,
+        })?;
+    for (name, day) in &file.measured_on {
+        let shape = day.len() == 10
+            && day.char_indices().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if !shape {
+            return Err(DocsError::MeasuredOn {
+                path: path.clone(),
+                name: name.clone(),
+                day: day.clone(),
+            });
+        }
+    }
+    Ok(file.measured_on)
+}
+
 /// Regenerate the docs: read the reports and extras reports in `reports_dir` (each at most
 /// [`read::DEFAULT_MAX_INPUT_BYTES`]), write the files into `out_dir` (created if missing), and
 /// return the paths written.
@@ -662,7 +752,11 @@ pub fn regenerate_bounded(
     let mut reports = load_reports_bounded(reports_dir, max_bytes)?;
     let mut extras = load_extras_bounded(reports_dir, max_bytes)?;
     let stacks = stacks::load(reports_dir, max_bytes, &mut reports, &mut extras)?;
-    write_all_or_none(out_dir, &render_with_stacks(&reports, &extras, &stacks))
+    let measured_on = load_measured_on(reports_dir, max_bytes)?;
+    write_all_or_none(
+        out_dir,
+        &render_with_dates(&reports, &extras, &stacks, measured_on),
+    )
 }
 
 /// Write `files` into `out_dir` (created if missing) all or none, and return their paths.

@@ -3,7 +3,7 @@
 //! `results-kernels.md` and `results-gvisor.md`); this module computes its page model,
 //! [`ResultsPage`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -183,6 +183,34 @@ fn tidy(text: &str) -> String {
     out
 }
 
+/// `value` with `measured_on` beside every `file_name` that `dates` names, for the templates'
+/// report lines (`{% if r.measured_on is defined %}`).
+fn with_dates(value: &mut serde_json::Value, dates: &BTreeMap<String, String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let day = map
+                .get("file_name")
+                .and_then(|name| name.as_str())
+                .and_then(|name| dates.get(name))
+                .cloned();
+            if let Some(day) = day {
+                map.insert("measured_on".to_string(), serde_json::Value::String(day));
+            }
+            for item in map.values_mut() {
+                with_dates(item, dates);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                with_dates(item, dates);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub(super) fn render(corpus: &Corpus<'_>) -> String {
-    tidy(&super::template::render("results.md", &page(corpus)))
+    let mut page = serde_json::to_value(page(corpus)).expect("a page model is plain data");
+    with_dates(&mut page, corpus.measured_on());
+    tidy(&super::template::render("results.md", &page))
 }

@@ -146,8 +146,10 @@ pub struct Provenance {
 /// One kernel's own section.
 #[derive(Debug, Serialize)]
 pub struct KernelSection {
-    /// Its anchor.
+    /// Its anchor, by kernel version.
     pub anchor: String,
+    /// The anchor by the runner's file name, kept where it differs.
+    pub file_anchor: Option<String>,
     /// `5.10.223`.
     pub label: String,
     /// Where it came from.
@@ -178,6 +180,8 @@ pub struct WorldSection {
 pub struct GvisorSection {
     /// Its anchor.
     pub anchor: String,
+    /// The anchor by the runner's file name, kept where it differs.
+    pub file_anchor: Option<String>,
     /// `gVisor 20221219.0`.
     pub label: String,
     /// Where it came from.
@@ -480,6 +484,7 @@ fn provenance(stack: &SourcedStack) -> Provenance {
 fn kernel_section(stack: &SourcedStack) -> KernelSection {
     KernelSection {
         anchor: stack.anchor(),
+        file_anchor: Some(stack.file_anchor()).filter(|a| *a != stack.anchor()),
         label: stack.label(),
         provenance: provenance(stack),
         default: stack.report.as_ref().map(|r| measured_report(r, true)),
@@ -625,6 +630,7 @@ fn gvisor_section(stack: &SourcedStack) -> GvisorSection {
         .collect();
     GvisorSection {
         anchor: stack.anchor(),
+        file_anchor: Some(stack.file_anchor()).filter(|a| *a != stack.anchor()),
         label: stack.label(),
         provenance: provenance(stack),
         runsc_version: m.runsc_version.clone(),

@@ -58,9 +58,29 @@ impl SourcedStack {
         stack_files::manifest_key(&self.file_name).unwrap_or(&self.file_name)
     }
 
-    /// The anchor of the stack's section in `results.md` (`stack-linux-5-10-x86-64`).
+    /// The anchor of the stack's section in `results.md`, named by the exact kernel version
+    /// a kernel stack ran (`stack-linux-5-10-262-x86-64`), so that a link made today never
+    /// lands on a newer kernel of the same branch after the data is measured again; a gVisor
+    /// stack's by its release (`stack-gvisor-20221219-0-x86-64`).
     pub fn anchor(&self) -> String {
+        format!("stack-{}", slug(&self.versioned_key()))
+    }
+
+    /// The anchor named by the runner's file (`stack-linux-5-10-x86-64`), which the section
+    /// keeps beside [`SourcedStack::anchor`] for links made before the anchors named the
+    /// version; it follows the branch's newest measured kernel.
+    pub fn file_anchor(&self) -> String {
         format!("stack-{}", slug(self.file_key()))
+    }
+
+    /// `linux-5.10.262-x86_64` for a kernel whose patch level is known, else the file key.
+    fn versioned_key(&self) -> String {
+        match self.kernel_version().filter(|v| v.patch.is_some()) {
+            Some(version) if self.is_kernel() && !self.manifest.arch.is_empty() => {
+                format!("linux-{version}-{}", self.manifest.arch)
+            }
+            _ => self.file_key().to_string(),
+        }
     }
 
     /// The model family of this stack's TCP: gVisor's or Linux's.

@@ -18,9 +18,17 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// Every template, by the name templates import it by.
-pub const TEMPLATES: [(&str, &str); 5] = [
+pub const TEMPLATES: [(&str, &str); 7] = [
     ("macros.md", include_str!("../templates/macros.md")),
+    (
+        "answers-macros.md",
+        include_str!("../templates/answers-macros.md"),
+    ),
     ("answers.md", include_str!("../templates/answers.md")),
+    (
+        "answers-depth.md",
+        include_str!("../templates/answers-depth.md"),
+    ),
     ("results.md", include_str!("../templates/results.md")),
     (
         "results-kernels.md",

@@ -33,18 +33,6 @@ fn linux_with_extras() -> Vec<DocFile> {
     )
 }
 
-/// GitHub's id for a Markdown heading: lowercase, spaces to `-`, other punctuation dropped.
-fn github_heading_id(heading: &str) -> String {
-    heading
-        .chars()
-        .filter_map(|c| match c {
-            ' ' => Some('-'),
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Every `](page#anchor)` link target in `text` for one page (`""` for in-page links).
 fn links_to(text: &str, page: &str) -> Vec<String> {
     let marker = format!("]({page}#");
@@ -85,6 +73,28 @@ fn anchors(results: &str) -> BTreeSet<String> {
         }
     }
     set
+}
+
+/// answers.md and answers-depth.md as one text, every run of white space one space: the pages
+/// wrap their lines at 100 characters, so a phrase may span two lines.
+fn answer_text(files: &[DocFile]) -> String {
+    format!(
+        "{}\n{}",
+        file(files, "answers.md"),
+        file(files, "answers-depth.md")
+    )
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// The explicit anchors (`<a id="...">`) of a page.
+fn explicit_anchors(page: &str) -> BTreeSet<String> {
+    page.split("<a id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
 }
 
 fn links_into_results(page: &str) -> Vec<String> {
@@ -166,7 +176,7 @@ fn a_disagreement_is_shown_and_listed() {
     assert!(results.contains(
         "**\u{2260} 1 case(s) contradict the model:** [linux-x86-64-ipv4-backlog-five](#linux-x86-64-ipv4-backlog-five)"
     ));
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(
         answers.contains("**1 of 8 measured cases contradict the model**"),
         "{answers}"
@@ -215,7 +225,7 @@ fn emulated_and_unknown_reports_are_not_counted_as_an_os() {
 fn every_answer_link_resolves() {
     let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())], &[]);
     let defined = anchors(file(&files, "results.md"));
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     let links = links_into_results(answers);
     assert!(links.len() > 50, "{}", links.len());
     for link in links {
@@ -393,7 +403,7 @@ fn extras_key_and_anchors_are_stable() {
 fn without_extras_the_pages_say_not_measured() {
     let files = render(&[sourced("report-linux-x86_64.json", linux_fixture())], &[]);
     let results = file(&files, "results.md");
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(!results.contains("### Other measurements"), "{results}");
     assert!(!results.contains("-udp-"));
     assert!(answers.contains("- **Linux**: not measured here yet; source: `net/ipv4/af_inet.c`"));
@@ -437,14 +447,17 @@ fn results_extras_section_has_a_row_per_measurement() {
 #[test]
 fn answers_cite_the_extras_rows() {
     let files = linux_with_extras();
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(answers.contains("- **Linux**, measured: `listen()` on a bound UDP socket failed with `EOPNOTSUPP (95)` ([ipv4](results.md#linux-x86-64-udp-ipv4), [ipv6](results.md#linux-x86-64-udp-ipv6))"), "{answers}");
     assert!(answers.contains("- **Windows**: not measured here yet; documented: `WSAEOPNOTSUPP`"));
     assert!(answers.contains(
         "stream `listen(0)` **1** ([measured](results.md#linux-x86-64-unix-stream-backlog-0))"
     ));
     assert!(answers.contains(": backlog + 1 each time; then the next non-blocking `connect()` failed at once with `EAGAIN (11)`."));
-    assert!(answers.contains("## Does calling `listen()` again change the backlog?"));
+    assert!(
+        answers
+            .contains("<a id=\"relisten\"></a>Does calling `listen()` again change the backlog?")
+    );
     assert!(answers.contains("`listen(5)` then `listen(2)`: kernel limit **2**, queue **3** ([measured](results.md#linux-x86-64-relisten-5-then-2))"));
     assert!(answers.contains("The second call's backlog applied. By the source: the new value applies; `net/ipv4/af_inet.c`"));
     assert!(answers.contains(
@@ -464,7 +477,7 @@ fn answers_cite_the_extras_rows() {
 fn every_link_with_extras_resolves() {
     let files = linux_with_extras();
     let results = file(&files, "results.md");
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     let defined = anchors(results);
     let from_answers = links_into_results(answers);
     let extras_links = from_answers
@@ -475,21 +488,26 @@ fn every_link_with_extras_resolves() {
                 .any(|k| l.contains(k))
         })
         .count();
-    // 2 UDP + 6 Unix-domain + 2 re-listen + 4 runtimes.
-    assert_eq!(extras_links, 14, "{from_answers:?}");
+    // answers.md: 2 UDP + 6 Unix-domain + 1 UDP, 1 Unix-domain and 1 runtime on its first
+    // screen; answers-depth.md: 2 re-listen + 4 runtimes.
+    assert_eq!(extras_links, 17, "{from_answers:?}");
     for link in from_answers.iter().chain(links_to(results, "").iter()) {
         assert!(defined.contains(link), "link to missing #{link}");
     }
-    let headings: BTreeSet<String> = answers
-        .lines()
-        .filter_map(|l| l.strip_prefix("## "))
-        .map(github_heading_id)
-        .collect();
-    let into_answers = links_to(results, "answers.md");
-    assert!(!into_answers.is_empty());
-    for link in into_answers {
+    // results.md links the answer pages by their explicit anchors.
+    let depth = explicit_anchors(file(&files, "answers-depth.md"));
+    let into_depth = links_to(results, "answers-depth.md");
+    assert!(!into_depth.is_empty());
+    for link in into_depth {
         assert!(
-            headings.contains(&link),
+            depth.contains(&link),
+            "results.md links to missing answers-depth.md#{link}"
+        );
+    }
+    let own = explicit_anchors(file(&files, "answers.md"));
+    for link in links_to(results, "answers.md") {
+        assert!(
+            own.contains(&link),
             "results.md links to missing answers.md#{link}"
         );
     }
@@ -547,7 +565,7 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
         &[sourced_extras("extras-windows-x86_64.json", windows)],
     );
     let results = file(&files, "results.md");
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     let section = results.split("## Windows").nth(1).unwrap();
     assert!(section.contains("### Prediction, not measured: Windows"));
     assert!(section.contains("<a id=\"windows-x86-64-udp-ipv4\"></a>"));
@@ -578,7 +596,7 @@ fn unix_domain_pattern_follows_the_data() {
         &[sourced("report-linux-x86_64.json", linux_fixture())],
         &[sourced_extras("extras-linux-x86_64.json", report)],
     );
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(
         answers.contains(": exactly the backlog each time; then"),
         "{answers}"
@@ -803,7 +821,7 @@ fn render_stacks(stacks: &[SourcedStack]) -> Vec<DocFile> {
 /// Every link of both pages lands on an anchor or heading that exists.
 fn assert_links_resolve(files: &[DocFile]) {
     let results = file(files, "results.md");
-    let answers = file(files, "answers.md");
+    let answers = &answer_text(files);
     let defined = anchors(results);
     for link in links_into_results(answers)
         .iter()
@@ -811,16 +829,12 @@ fn assert_links_resolve(files: &[DocFile]) {
     {
         assert!(defined.contains(link), "link to missing #{link}");
     }
-    let headings: BTreeSet<String> = answers
-        .lines()
-        .filter_map(|l| l.strip_prefix("## "))
-        .map(github_heading_id)
-        .collect();
-    for link in links_to(answers, "")
-        .iter()
-        .chain(&links_to(results, "answers.md"))
-    {
-        assert!(headings.contains(link), "link to missing answers.md#{link}");
+    for page in ["answers.md", "answers-depth.md"] {
+        let text = file(files, page);
+        let own = explicit_anchors(text);
+        for link in links_to(text, "").iter().chain(&links_to(results, page)) {
+            assert!(own.contains(link), "link to missing {page}#{link}");
+        }
     }
     let ids: Vec<&str> = results
         .split("id=\"")
@@ -840,7 +854,9 @@ fn kernels_get_a_table_with_a_column_each_and_the_worlds() {
     assert_eq!(os_part.matches("### Measured:").count(), 1, "{os_part}");
     assert!(!os_part.contains("5.10.0-32-cloud-amd64"));
     // One column per kernel, oldest first, each linked to its section.
-    assert!(stacks_part.contains("| world | backlog | [5.10.223](#stack-linux-5-10-223-x86-64) | [6.12.118](#stack-linux-6-12-x86-64) | model |"), "{stacks_part}");
+    assert!(stacks_part.contains("| world | backlog | [5.10.223](#stack-linux-5-10-223-x86-64) | [6.12.118](#stack-linux-6-12-118-x86-64) | model |"), "{stacks_part}");
+    // The section is anchored by its exact version and keeps the anchor by file name.
+    assert!(stacks_part.contains("### <a id=\"stack-linux-6-12-118-x86-64\"></a><a id=\"stack-linux-6-12-x86-64\"></a>Linux 6.12.118"), "{stacks_part}");
     // The world row: each cell links to the kernel's own row; the model differs by kernel.
     assert!(stacks_part.contains("| `net.ipv4.tcp_syncookies=0` | <a id=\"linux-kernels-syncookies-0-backlog-zero\"></a>0 | [0](#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) | [1](#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero) | 0 on 5.10.223; 1 on 6.12.118 |"), "{stacks_part}");
     assert!(stacks_part.contains("| default | <a id=\"linux-kernels-default-backlog-five\"></a>5 | [6](#linux-5-10-223-x86-64-ipv4-backlog-five) | [6](#linux-6-12-x86-64-ipv4-backlog-five) | 6 |"));
@@ -865,12 +881,17 @@ fn kernels_get_a_table_with_a_column_each_and_the_worlds() {
         "{stacks_part}"
     );
     // The answers cite each kernel where the answer depends on the version.
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(answers.contains("Measured with `tcp_syncookies=0`: **0** on 5.10.223 ([measured](results.md#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero)); **1** on 6.12.118 ([measured](results.md#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero)) ([table](results.md#linux-kernels-syncookies-0-backlog-zero))"), "{answers}");
+    // answers-depth.md: one compact table, a column per kernel, each cell linked to its row.
+    let depth = file(&files, "answers-depth.md");
     assert!(
-        answers.contains(
-            "Measured on 5.10.223 and 6.12.118 ([table](results.md#linux-across-kernels))"
-        )
+        depth.contains("| case | [5.10.223](results.md#stack-linux-5-10-223-x86-64) | [6.12.118](results.md#stack-linux-6-12-118-x86-64) |\n"),
+        "{depth}"
+    );
+    assert!(
+        depth.contains("| `listen(0)`, `tcp_syncookies=0` | [0](results.md#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) | [1](results.md#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero) |\n"),
+        "{depth}"
     );
     assert!(answers.contains("- [Linux 5.10.223 (Debian, under QEMU)](results.md#stack-linux-5-10-223-x86-64): all 16 comparable measured cases of its 2 report(s) agree with the model."), "{answers}");
     assert_links_resolve(&files);
@@ -887,7 +908,7 @@ fn a_kernel_that_contradicts_its_model_is_marked() {
     let results = file(&files, "results.md");
     assert!(results.contains("| [0](#world-linux-5-10-223-x86-64-syncookies-0-ipv4-backlog-zero) | ≠ [0](#world-linux-6-12-x86-64-syncookies-0-ipv4-backlog-zero) |"), "{results}");
     assert!(results.contains("**≠ 1 cell(s) contradict the model:** [6.12.118, syncookies_0](#linux-kernels-syncookies-0-backlog-zero)"));
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(
         answers.contains("**2 of 16 measured cases contradict the model**"),
         "{answers}"
@@ -920,7 +941,7 @@ fn gvisor_gets_its_section_its_column_and_its_runs() {
         gvisor.contains("7 instead of 6: netstack tests for a full queue when the SYN arrives")
     );
     assert!(gvisor.contains("370 instead of 1025: connect 371 was still unanswered at 287 ms, past the harness's 200 ms admission grace, and completed at 293 ms"));
-    let answers = file(&files, "answers.md");
+    let answers = &answer_text(&files);
     assert!(answers.contains("| backlog | Linux | macOS | FreeBSD | Windows | gVisor |"));
     assert!(answers.contains(
         "**1025** ([measured](results.md#gvisor-20221219-0-x86-64-ipv4-backlog-minus-one))"
@@ -941,8 +962,10 @@ fn without_stacks_the_sections_say_so_and_links_resolve() {
     let results = file(&files, "results.md");
     assert!(results.contains("## Linux across kernels\n\nNo kernel stack measured yet"));
     assert!(results.contains("## gVisor\n\nNo gVisor stack measured yet"));
-    let answers = file(&files, "answers.md");
-    assert!(answers.contains("| backlog | Linux | macOS | FreeBSD | Windows |\n"));
+    let answers = &answer_text(&files);
+    assert!(
+        file(&files, "answers.md").contains("| backlog | Linux | macOS | FreeBSD | Windows |\n")
+    );
     assert!(answers.contains("not measured here (no kernel stack in `docs/data/`)"));
     assert_links_resolve(&files);
 }
@@ -1034,4 +1057,39 @@ mod erased {
             serde_json::to_string(self).unwrap()
         }
     }
+}
+
+#[test]
+fn results_give_the_day_a_report_was_measured_where_it_is_known() {
+    let reports = [sourced("report-linux-x86_64.json", linux_fixture())];
+    let dates = std::collections::BTreeMap::from([(
+        "report-linux-x86_64.json".to_string(),
+        "2026-11-25".to_string(),
+    )]);
+    let with = render_with_dates(&reports, &[], &[], dates);
+    assert!(file(&with, "results.md").contains(
+        "Report: [`data/report-linux-x86_64.json`](data/report-linux-x86_64.json), measured on 2026-11-25, "
+    ));
+    let without = render(&reports, &[]);
+    assert!(!file(&without, "results.md").contains("measured on 20"));
+}
+
+#[test]
+fn measurement_days_are_read_checked_and_optional() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(
+        load_measured_on(dir.path(), 1 << 20)
+            .expect("none")
+            .is_empty()
+    );
+    let path = dir.path().join(MEASURED_ON);
+    std::fs::write(&path, r#"{"measured_on": {"report-a.json": "2026-12-03"}}"#).unwrap();
+    let days = load_measured_on(dir.path(), 1 << 20).expect("read");
+    assert_eq!(days["report-a.json"], "2026-12-03");
+    std::fs::write(&path, r#"{"measured_on": {"report-a.json": "last week"}}"#).unwrap();
+    let error = load_measured_on(dir.path(), 1 << 20).expect_err("not a date");
+    assert!(
+        error.to_string().contains("is not a YYYY-MM-DD date"),
+        "{error}"
+    );
 }

@@ -38,7 +38,12 @@ fn writes_the_committed_pages_and_names_each_on_stderr() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(output.stdout.is_empty(), "progress goes to stderr");
-    for name in ["results.md", "answers.md", "queue-length.svg"] {
+    for name in [
+        "results.md",
+        "answers.md",
+        "answers-depth.md",
+        "queue-length.svg",
+    ] {
         assert_eq!(
             read(&out.path().join(name)),
             read(&repo().join("docs").join(name)),
@@ -52,7 +57,7 @@ fn writes_the_committed_pages_and_names_each_on_stderr() {
             "{stderr}"
         );
     }
-    assert_eq!(stderr.lines().count(), 3, "{stderr}");
+    assert_eq!(stderr.lines().count(), 4, "{stderr}");
 }
 
 #[test]

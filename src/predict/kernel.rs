@@ -148,10 +148,16 @@ pub fn zero_backlog_fix(version: Option<KernelVersion>) -> ZeroBacklogFix {
         return ZeroBacklogFix::Present;
     }
     if !version.at_least(4, 4) {
-        // Before ef547f2ac16b ("tcp: remove max_qlen_log", 4.4) the SYN queue was sized
-        // differently; that code was not read for this model.
+        // Before ef547f2ac16b ("tcp: remove max_qlen_log", 4.4), which introduced the `>=` test
+        // that 3479c7549fb1 fixes, the SYN table was sized apart from the backlog: 3.x
+        // `reqsk_queue_alloc()` took max(8, min(backlog, tcp_max_syn_backlog)), rounded up to a
+        // power of two above it, and `reqsk_queue_is_full()` was `qlen >> max_qlen_log`, so a
+        // zero backlog's SYN table held 16 and its first SYN was not dropped there. The SYN-time
+        // accept-queue test was `sk_acceptq_is_full() && inet_csk_reqsk_queue_young() > 1`
+        // (dropped by 5ea8ea2cb7f1 in 4.10), so how many a one-at-a-time fill completes is not
+        // derived here: unknown, not 0.
         return ZeroBacklogFix::Unknown(
-            "a clamped backlog of 0 with tcp_syncookies=0 on a kernel before 4.4: the SYN queue was sized differently before ef547f2ac16b, code not read for this model",
+            "a clamped backlog of 0 with tcp_syncookies=0 on a kernel before 4.4: the SYN-queue test that drops it came with ef547f2ac16b (4.4); before, the SYN table held at least 16 and the accept queue's SYN-time test was `full && young > 1`, so the count is not modelled",
         );
     }
     let Some(patch) = version.patch else {
@@ -288,8 +294,14 @@ mod tests {
             matches!(zero_backlog_fix(Some(v(5, 10, None))), Unknown(why) if why.contains("patch level"))
         );
         assert!(matches!(zero_backlog_fix(Some(v(6, 8, None))), Unknown(_)));
+        // Before 4.4 (ef547f2ac16b) the zero-backlog drop did not exist in this form: unknown,
+        // never 0, and the rule names the commit that brought it.
         assert!(matches!(
             zero_backlog_fix(Some(v(4, 3, Some(0)))),
+            Unknown(why) if why.contains("ef547f2ac16b (4.4)") && why.contains("not modelled")
+        ));
+        assert!(matches!(
+            zero_backlog_fix(Some(v(3, 10, Some(108)))),
             Unknown(_)
         ));
         assert!(matches!(zero_backlog_fix(None), Unknown(_)));

@@ -144,6 +144,12 @@ fn linux_somaxconn_default_follows_the_kernel_version() {
         ..linux_on(release, None)
     };
     assert_eq!(queue(OsFamily::Linux, -1, &unread("4.19.325")), Some(129));
+    // Before 4.10 (5ea8ea2cb7f1) a SYN meeting a full accept queue was still answered while
+    // few requests were young: a one-at-a-time fill connects past the queue, not modelled.
+    let old = predict(OsFamily::Linux, 5, &unread("4.9.337"));
+    assert_eq!(old.queue_length, None);
+    assert!(old.rule.contains("5ea8ea2cb7f1") && old.source.contains("5ea8ea2cb7f1"));
+    assert_eq!(queue(OsFamily::Linux, 5, &unread("4.10.0")), Some(6));
     assert_eq!(queue(OsFamily::Linux, -1, &unread("5.3.18")), Some(129));
     assert!(
         predict(OsFamily::Linux, -1, &unread("5.3.18"))
@@ -404,7 +410,18 @@ fn windows_table() {
             (expected, confidence),
             "{backlog}"
         );
+        // Both answers Microsoft describes: refused, or reset after the handshake with SYN-attack
+        // protection (learn.microsoft.com/en-us/archive/blogs/wndp/winsock-connect-and-tcp-syn-attack-protection).
         assert_eq!(p.overflow, OverflowKind::Refused);
+        assert_eq!(p.overflow_also, Some(OverflowKind::Reset));
+        assert!(
+            p.client_notices.contains("WSAECONNREFUSED")
+                && p.client_notices.contains("WSAECONNRESET")
+                && p.client_notices
+                    .contains("winsock-connect-and-tcp-syn-attack-protection"),
+            "{}",
+            p.client_notices
+        );
         assert!(!p.rule.is_empty() && p.source.starts_with("https://"));
         assert!(!p.rule.contains("used as given"), "{backlog}: {}", p.rule);
     }
@@ -542,6 +559,37 @@ fn agreement_table() {
             agreement(&p, &case(5, measured, kind)),
             expected,
             "{measured:?} {kind:?}"
+        );
+    }
+    // Windows until a report decides: a reset after the handshake agrees as well as a refusal,
+    // a silent drop does not.
+    let windows = predict(
+        OsFamily::Windows,
+        i32::MAX,
+        &Limits::typical(OsFamily::Windows),
+    );
+    for (kind, expected) in [
+        (OverflowKind::Refused, Some(true)),
+        (OverflowKind::Reset, Some(true)),
+        (OverflowKind::Dropped, Some(false)),
+    ] {
+        assert_eq!(
+            agreement(&windows, &case(i32::MAX, Some(200), kind)),
+            expected,
+            "{kind:?}"
+        );
+    }
+    // Every other OS names one outcome.
+    for os in [
+        OsFamily::Linux,
+        OsFamily::Macos,
+        OsFamily::Freebsd,
+        OsFamily::Gvisor,
+    ] {
+        assert_eq!(
+            predict(os, 5, &Limits::typical(os)).overflow_also,
+            None,
+            "{os}"
         );
     }
     // An unknown prediction never claims agreement.
