@@ -74,7 +74,10 @@ pub fn render(report: &ExtrasReport) -> String {
     for default in &report.runtime_defaults {
         let what = match default.status {
             MeasureStatus::Measured => match (default.kernel_limit, &default.fill) {
-                (Some(limit), _) => format!("kernel limit {limit}"),
+                (Some(limit), None) => format!("kernel limit {limit}"),
+                (Some(limit), Some(fill)) => {
+                    format!("kernel limit {limit}, {}", fill_text(Some(fill)))
+                }
                 (None, fill) => fill_text(fill.as_ref()),
             },
             status => {
@@ -88,7 +91,11 @@ pub fn render(report: &ExtrasReport) -> String {
                 text
             }
         };
-        let _ = writeln!(out, "{:<42}  {what}", default.api);
+        let version = default
+            .version
+            .as_ref()
+            .map_or_else(String::new, |v| format!("  [{v}]"));
+        let _ = writeln!(out, "{:<42}  {what}{version}", default.api);
     }
     out
 }

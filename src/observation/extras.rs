@@ -154,7 +154,8 @@ pub enum MeasureStatus {
     Measured,
     /// The API does not exist on this OS or in this build.
     Unsupported,
-    /// A tool it needs (python3) is missing.
+    /// The runtime it needs is not installed (its command is not on PATH), or a tool it needs
+    /// is missing.
     Skipped,
     /// Setting the listener up failed: see `os_error` and `detail`.
     Failed,
@@ -175,19 +176,31 @@ impl MeasureStatus {
 /// What one runtime's default listener got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeDefault {
-    /// The call, e.g. `std::net::TcpListener::bind`, `python3 socket.listen()`.
+    /// The call, e.g. `std::net::TcpListener::bind`, `python3 socket.listen()`,
+    /// `go net.Listen`.
     pub api: String,
     /// Whether it was measured.
     pub status: MeasureStatus,
     /// The backlog the kernel stored for the listener (its view after clamping), where the OS
-    /// shows it.
+    /// shows it: the listener's own `TCP_INFO` for one this process opened, the OS's listener
+    /// listing (Linux sock_diag) for one a runtime program opened.
     pub kernel_limit: Option<u32>,
-    /// The sequential fill, where there was no kernel view.
+    /// The sequential fill from this process: the effective queue. Reports written before the
+    /// runtime programs have it only where there was no kernel view.
     pub fill: Option<FillResult>,
     /// The raw error of a failed setup.
     pub os_error: Option<OsError>,
-    /// Why it was skipped, unsupported or failed.
+    /// Why it was skipped, unsupported or failed, or why a view was not used.
     pub detail: Option<String>,
+    /// The runtime that set the listener up: `rust`, or the key of a runtime program
+    /// (`python`, `go`, `node`, `java`, `dotnet`, `ruby`, `php`). Absent in reports written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    /// The runtime's version as it reported it (`go1.19.8 linux/amd64`, `node v20.20.2
+    /// linux/x64`; for `rust`, the compiler and crates this binary was built with), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 impl RuntimeDefault {
@@ -200,6 +213,8 @@ impl RuntimeDefault {
             fill: None,
             os_error: None,
             detail: Some(detail),
+            runtime: None,
+            version: None,
         }
     }
 }

@@ -15,9 +15,15 @@
 //! - `relisten`: `{"first_backlog", "second_backlog", "first_listen", "second_listen",
 //!   "kernel_queue", "fill", "accepted"}`
 //!   ([`RelistenCase`]).
-//! - `runtime_defaults`: `{"api", "status", "kernel_limit", "fill", "os_error", "detail"}`,
-//!   `status` one of `measured`, `unsupported`, `skipped`, `failed`
-//!   ([`RuntimeDefault`]).
+//! - `runtime_defaults`: `{"api", "status", "kernel_limit", "fill", "os_error", "detail",
+//!   "runtime"?, "version"?}`, `status` one of `measured`, `unsupported`, `skipped` (the
+//!   runtime is not installed: its command is not on PATH), `failed` (it could not start, exited
+//!   early or printed no port within its deadline: `detail` says which)
+//!   ([`RuntimeDefault`]). `kernel_limit` is the stored backlog as the kernel shows it (the
+//!   listener's `TCP_INFO` in this process; the OS's listener listing, Linux sock_diag, for a
+//!   runtime program's listener), `fill` the effective queue. `runtime` is `rust` or a runtime
+//!   program's key (`python`, `go`, `node`, `java`, `dotnet`, `ruby`, `php`;
+//!   [`crate::experiment::extras::runtimes`]), `version` what that runtime reported of itself.
 //!
 //! Every `fill` is `{"queue_length", "stop", "os_error", "fd_limit"?}`
 //! ([`FillResult`](crate::observation::extras::FillResult)): `stop` is `pending` (the next
@@ -29,7 +35,10 @@
 //! hold) is present only when that limit stopped the fill. A `unix_domain` case may carry a
 //! `detail` (why its setup failed when the OS gave no error code, such as a socket path too
 //! long for `sun_path`). Both are optional additions to version 1: a version-1 reader ignores
-//! them. Nothing in it is a timing, so equal systems give equal JSON.
+//! them. So are a runtime default's `runtime` and `version`, and its `fill` next to a
+//! `kernel_limit` (version-1 reports filled only where there was no kernel view; a reader that
+//! takes `kernel_limit` first reads either). Nothing in it is a timing, so equal systems give
+//! equal JSON.
 
 use serde::{Deserialize, Serialize};
 
