@@ -91,11 +91,13 @@ pub fn render(report: &ExtrasReport) -> String {
                 text
             }
         };
-        let version = default
-            .version
-            .as_ref()
-            .map_or_else(String::new, |v| format!("  [{v}]"));
-        let _ = writeln!(out, "{:<42}  {what}{version}", default.api);
+        let _ = writeln!(out, "{:<42}  {what}", default.api);
+    }
+    if !report.runtime_versions.is_empty() {
+        out.push_str("\n## Runtime versions\n");
+        for (runtime, version) in &report.runtime_versions {
+            let _ = writeln!(out, "{runtime:<8}  {version}");
+        }
     }
     out
 }

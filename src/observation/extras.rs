@@ -2,6 +2,8 @@
 //! UDP `listen()`, Unix-domain queues, re-listen and runtime defaults, and the sequential fill
 //! they share. Nothing here is a timing, so equal systems give equal facts.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::ListenReport;
@@ -192,15 +194,11 @@ pub struct RuntimeDefault {
     pub os_error: Option<OsError>,
     /// Why it was skipped, unsupported or failed, or why a view was not used.
     pub detail: Option<String>,
-    /// The runtime that set the listener up: `rust`, or the key of a runtime program
-    /// (`python`, `go`, `node`, `java`, `dotnet`, `ruby`, `php`). Absent in reports written
-    /// before it was recorded.
+    /// The runtime program that set the listener up (`python`, `go`, `node`, `java`,
+    /// `dotnet`, `ruby`, `php`); absent for Rust's listeners, set up in this process, and in
+    /// reports written before the runtime programs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
-    /// The runtime's version as it reported it (`go1.19.8 linux/amd64`, `node v20.20.2
-    /// linux/x64`; for `rust`, the compiler and crates this binary was built with), where known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
 }
 
 impl RuntimeDefault {
@@ -214,7 +212,6 @@ impl RuntimeDefault {
             os_error: None,
             detail: Some(detail),
             runtime: None,
-            version: None,
         }
     }
 }
@@ -230,4 +227,8 @@ pub struct ExtrasObservation {
     pub relisten: Vec<RelistenCase>,
     /// Runtime defaults.
     pub runtime_defaults: Vec<RuntimeDefault>,
+    /// Each measured runtime's version as it reported it, by runtime (`rust`, `tokio`, and the
+    /// runtime programs' keys). Kept apart from the rows, which snapshots compare across
+    /// machines.
+    pub runtime_versions: BTreeMap<String, String>,
 }

@@ -2,9 +2,9 @@
 //! `TcpListener::bind` and `UnixListener::bind`, and tokio's `TcpListener::bind` (with the
 //! `tokio` feature). Other runtimes run as programs of their own ([`super::runtimes`]).
 //!
-//! Each listener is measured twice where the OS allows: the kernel's view (Linux `TCP_INFO`
-//! `tcpi_sacked`, the stored backlog after clamping), trusted once it counted a client, and the
-//! effective queue, by filling it.
+//! Each listener is measured from the kernel's view where the OS has one (Linux `TCP_INFO`
+//! `tcpi_sacked`, the stored backlog after clamping), trusted once it counted a client, and by
+//! filling its queue where it has not.
 
 use std::time::{Duration, Instant};
 
@@ -18,9 +18,11 @@ use crate::sys::{self, KernelQueue};
 
 /// The most clients one runtime-default fill opens.
 const DEFAULTS_CAP: u32 = 70_000;
-/// The version a std row reports: the compiler that built this binary.
-pub const STD_VERSION: &str = env!("BACKLOG_PROBE_RUSTC_VERSION");
-/// The version a tokio row reports: the tokio and mio Cargo.lock locks.
+/// What the report gives as Rust's version (`runtime_versions["rust"]`): the compiler that
+/// built this binary.
+pub const RUST_VERSION: &str = env!("BACKLOG_PROBE_RUSTC_VERSION");
+/// What the report gives as tokio's version (`runtime_versions["tokio"]`, with the `tokio`
+/// feature): the tokio and mio Cargo.lock locks.
 pub const TOKIO_VERSION: &str = env!("BACKLOG_PROBE_TOKIO_VERSION");
 
 /// A runtime default whose setup step failed with `error`.
@@ -31,18 +33,9 @@ fn failed(api: &str, error: &std::io::Error, step: &str) -> RuntimeDefault {
     }
 }
 
-/// `row` as Rust's, built with `version`.
-fn rust_row(row: RuntimeDefault, version: &str) -> RuntimeDefault {
-    RuntimeDefault {
-        runtime: Some("rust".to_string()),
-        version: Some(version.to_string()),
-        ..row
-    }
-}
-
-/// Measure a listener this process set up: the kernel view if the OS has one, and the
-/// effective queue by filling it with descriptors from `budget` (then draining it; the listener
-/// is switched to non-blocking for that).
+/// Measure a listener this process set up: the kernel view if the OS has one, else fill it
+/// with descriptors from `budget` (and drain it; the listener is switched to non-blocking for
+/// that).
 pub fn measure_listener(
     api: &str,
     listener: &Socket,
@@ -57,7 +50,6 @@ pub fn measure_listener(
         os_error: None,
         detail: None,
         runtime: None,
-        version: None,
     };
     let target = match listener.local_addr() {
         Ok(target) => target,
@@ -67,8 +59,11 @@ pub fn measure_listener(
         return failed(api, &e, "set_nonblocking()");
     }
     match tracked_view(listener, &target, ty) {
-        Ok(view) => result.kernel_limit = Some(view.limit),
-        // No view, or one that did not count a client (gVisor's reads 0/0): the fill alone.
+        Ok(view) => {
+            result.kernel_limit = Some(view.limit);
+            return result;
+        }
+        // No view, or one that did not count a client (gVisor's reads 0/0): fill instead.
         Err(Some(reason)) => result.detail = Some(format!("kernel view not used: {reason}")),
         Err(None) => {}
     }
@@ -117,11 +112,8 @@ fn tracked_view(
 pub fn std_tcp_listener(budget: &FdBudget) -> RuntimeDefault {
     const API: &str = "std::net::TcpListener::bind";
     match std::net::TcpListener::bind(("127.0.0.1", 0)) {
-        Ok(listener) => rust_row(
-            measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
-            STD_VERSION,
-        ),
-        Err(e) => rust_row(failed(API, &e, "bind"), STD_VERSION),
+        Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
+        Err(e) => failed(API, &e, "bind"),
     }
 }
 
@@ -143,11 +135,10 @@ pub fn std_unix_listener(budget: &FdBudget) -> RuntimeDefault {
                 };
             }
         };
-        let measured = match std::os::unix::net::UnixListener::bind(path.path()) {
+        match std::os::unix::net::UnixListener::bind(path.path()) {
             Ok(listener) => measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget),
             Err(e) => failed(API, &e, "bind"),
-        };
-        rust_row(measured, STD_VERSION)
+        }
     }
     #[cfg(not(unix))]
     {
@@ -174,15 +165,14 @@ pub fn tokio_tcp_listener(budget: &FdBudget) -> RuntimeDefault {
             Err(e) => return failed(API, &e, "building the tokio runtime"),
         };
         // Everything runs inside the runtime so the listener registers and deregisters there.
-        let measured = runtime.block_on(async {
+        runtime.block_on(async {
             match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
                 Ok(listener) => {
                     measure_listener(API, &SockRef::from(&listener), Type::STREAM, budget)
                 }
                 Err(e) => failed(API, &e, "bind"),
             }
-        });
-        rust_row(measured, TOKIO_VERSION)
+        })
     }
     #[cfg(not(feature = "tokio"))]
     {

@@ -25,6 +25,8 @@ use crate::observation::extras::{
 use crate::plan::Family;
 pub use runtimes::RuntimeOptions;
 
+use std::collections::BTreeMap;
+
 /// The UDP experiments.
 pub fn run_udp() -> Vec<UdpListen> {
     Family::ALL.into_iter().map(udp::udp_listen).collect()
@@ -51,15 +53,24 @@ pub fn run_relisten(budget: &FdBudget) -> Vec<RelistenCase> {
 }
 
 /// The runtime defaults: std and tokio in this process, then every runtime program of
-/// `options`, all started at once.
-pub fn run_runtime_defaults(budget: &FdBudget, options: &RuntimeOptions) -> Vec<RuntimeDefault> {
+/// `options`, all started at once; and each measured runtime's version.
+pub fn run_runtime_defaults(
+    budget: &FdBudget,
+    options: &RuntimeOptions,
+) -> (Vec<RuntimeDefault>, BTreeMap<String, String>) {
     let mut rows = vec![
         defaults::std_tcp_listener(budget),
         defaults::std_unix_listener(budget),
         defaults::tokio_tcp_listener(budget),
     ];
-    rows.extend(runtimes::run_programs(options, budget));
-    rows
+    let mut versions = BTreeMap::from([("rust".to_string(), defaults::RUST_VERSION.to_string())]);
+    if cfg!(feature = "tokio") {
+        versions.insert("tokio".to_string(), defaults::TOKIO_VERSION.to_string());
+    }
+    let (program_rows, program_versions) = runtimes::run_programs(options, budget);
+    rows.extend(program_rows);
+    versions.extend(program_versions);
+    (rows, versions)
 }
 
 /// Run every extra experiment, one group after another, with every runtime program.
@@ -70,10 +81,15 @@ pub fn run_extras(budget: &FdBudget) -> ExtrasObservation {
 /// Run every extra experiment, one group after another, with the runtime programs of
 /// `options`.
 pub fn run_extras_with(budget: &FdBudget, options: &RuntimeOptions) -> ExtrasObservation {
+    let udp = run_udp();
+    let unix_domain = run_unix_domain(budget);
+    let relisten = run_relisten(budget);
+    let (runtime_defaults, runtime_versions) = run_runtime_defaults(budget, options);
     ExtrasObservation {
-        udp: run_udp(),
-        unix_domain: run_unix_domain(budget),
-        relisten: run_relisten(budget),
-        runtime_defaults: run_runtime_defaults(budget, options),
+        udp,
+        unix_domain,
+        relisten,
+        runtime_defaults,
+        runtime_versions,
     }
 }

@@ -31,6 +31,7 @@
 //! exits. The harness closes standard input when it is done, and kills a program that has not
 //! exited a few seconds later.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -563,7 +564,7 @@ pub fn listed_listener(port: u16) -> Result<KernelQueue, String> {
 }
 
 /// A row of `program`'s `variant` before anything was measured.
-fn row(program: &Program, variant: &Variant, version: Option<&str>) -> RuntimeDefault {
+fn row(program: &Program, variant: &Variant) -> RuntimeDefault {
     RuntimeDefault {
         api: variant.api.to_string(),
         status: MeasureStatus::Measured,
@@ -572,7 +573,6 @@ fn row(program: &Program, variant: &Variant, version: Option<&str>) -> RuntimeDe
         os_error: None,
         detail: None,
         runtime: Some(program.key.to_string()),
-        version: version.map(str::to_string),
     }
 }
 
@@ -615,12 +615,13 @@ pub fn measure_port(mut result: RuntimeDefault, port: u16, budget: &FdBudget) ->
     result
 }
 
-/// Start `program`, measure each of its listeners (side by side) and stop it.
+/// Start `program`, measure each of its listeners (side by side) and stop it: a row per
+/// variant, and the version it reported.
 pub fn measure_program(
     program: &'static Program,
     deadline: Duration,
     budget: &FdBudget,
-) -> Vec<RuntimeDefault> {
+) -> (Vec<RuntimeDefault>, Option<String>) {
     let running = match start(program, deadline) {
         Ok(running) => running,
         Err(failure) => {
@@ -637,25 +638,25 @@ pub fn measure_program(
                     (MeasureStatus::Failed, detail, os_error)
                 }
             };
-            return program
+            let rows = program
                 .variants
                 .iter()
                 .map(|variant| RuntimeDefault {
                     status,
                     detail: Some(detail.clone()),
                     os_error: os_error.clone(),
-                    ..row(program, variant, None)
+                    ..row(program, variant)
                 })
                 .collect();
+            return (rows, None);
         }
     };
-    let version = running.version.as_deref();
-    std::thread::scope(|scope| {
+    let rows = std::thread::scope(|scope| {
         let measuring: Vec<_> = running
             .listeners
             .iter()
             .map(|(variant, port)| {
-                let result = row(program, variant, version);
+                let result = row(program, variant);
                 match port {
                     Ok(port) => {
                         let port = *port;
@@ -677,17 +678,22 @@ pub fn measure_program(
                 Err(handle) => handle.join().unwrap_or_else(|_| RuntimeDefault {
                     status: MeasureStatus::Failed,
                     detail: Some("its measurement panicked".to_string()),
-                    ..row(program, variant, version)
+                    ..row(program, variant)
                 }),
             })
             .collect()
-    })
+    });
+    (rows, running.version.clone())
 }
 
 /// Every selected program started at once, each measured and stopped: their rows, in
-/// `options` order.
-pub fn run_programs(options: &RuntimeOptions, budget: &FdBudget) -> Vec<RuntimeDefault> {
-    std::thread::scope(|scope| {
+/// `options` order, and the versions they reported, by program key.
+pub fn run_programs(
+    options: &RuntimeOptions,
+    budget: &FdBudget,
+) -> (Vec<RuntimeDefault>, BTreeMap<String, String>) {
+    let mut versions = BTreeMap::new();
+    let rows = std::thread::scope(|scope| {
         let handles: Vec<_> = options
             .programs
             .iter()
@@ -702,20 +708,26 @@ pub fn run_programs(options: &RuntimeOptions, budget: &FdBudget) -> Vec<RuntimeD
         handles
             .into_iter()
             .flat_map(|(program, handle)| {
-                handle.join().unwrap_or_else(|_| {
-                    program
+                let (rows, version) = handle.join().unwrap_or_else(|_| {
+                    let rows = program
                         .variants
                         .iter()
                         .map(|variant| RuntimeDefault {
                             status: MeasureStatus::Failed,
                             detail: Some("its measurement panicked".to_string()),
-                            ..row(program, variant, None)
+                            ..row(program, variant)
                         })
-                        .collect()
-                })
+                        .collect();
+                    (rows, None)
+                });
+                if let Some(version) = version {
+                    versions.insert(program.key.to_string(), version);
+                }
+                rows
             })
             .collect()
-    })
+    });
+    (rows, versions)
 }
 
 /// Stands in for the OS's listener listing (`sys::tcp_listeners`, Linux sock_diag) until that
