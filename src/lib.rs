@@ -21,8 +21,9 @@
 //! - Only [`experiment`] opens sockets: the sequential TCP experiment
 //!   ([`experiment::tcp`]), the concurrent [`burst`](experiment::burst), `hold`, and the
 //!   [`extras`](experiment::extras) (UDP, Unix-domain, re-listen, runtime defaults). The one
-//!   exception is the control socket `sys` uses to bring loopback up in a [`netns`] world,
-//!   which carries no traffic.
+//!   exceptions are the control socket `sys` uses to bring loopback up in a [`netns`] world
+//!   and the netlink socket it lists listeners with (sock_diag), neither of which carries
+//!   traffic.
 //! - [`observation`] holds the raw facts (counts, raw OS error numbers, timings); [`classify`]
 //!   judges them, by error *name*, so a Windows report classifies the same on any machine.
 //! - [`report`] holds every wire type; [`export`] renders them (table, Markdown, JSON, the

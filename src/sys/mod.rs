@@ -31,6 +31,8 @@
 //! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
 //! | `open_without_blocking(&Path) -> io::Result<File>` | open an input file read-only without waiting for a FIFO's writer (`O_NONBLOCK` on Unix); the caller checks that it is a regular file |
 //! | `readable_file_permissions()`, `private_dir_permissions() -> Option<Permissions>` | the mode of a new file others may read (0o666 less the umask) and of a private directory (0o700, as `mkdtemp` makes it); `None` on Windows, where the ACL decides |
+//! | `tcp_listeners() -> Result<Vec<ListenerEntry>, ListenerViewError>` | every TCP listener of this machine (this network namespace on Linux), with the kernel's queue and stored limit where the OS exposes them (Linux sock_diag) |
+//! | `unix_listeners() -> Result<Vec<UnixListenerEntry>, ListenerViewError>` | every Unix-domain stream or seqpacket listener, where the OS lists them (Linux unix_diag) |
 //! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | the least a pending connect waits once the kernel view shows a full queue, how long a connect must stay pending (past the first SYN retransmission) to count as unanswered without that view, and how long to watch it after a slot frees; the harness stretches each by the handshake times it sees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
@@ -158,8 +160,107 @@ pub use windows::*;
 #[cfg(not(any(unix, windows)))]
 compile_error!("backlog-probe supports Unix and Windows targets only");
 
+#[cfg(target_os = "linux")]
+mod sock_diag;
+#[cfg(target_os = "linux")]
+pub use sock_diag::{tcp_listeners, unix_listeners};
+
+#[cfg(not(target_os = "linux"))]
+mod listeners_unsupported;
+#[cfg(not(target_os = "linux"))]
+pub use listeners_unsupported::{tcp_listeners, unix_listeners};
+
 #[cfg(test)]
 mod tests;
+
+/// One TCP listener as the OS lists it: its address and what the kernel says about its queue.
+/// Every field the OS does not expose is `None`, never a guess.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerEntry {
+    /// The local address and port it listens on (`0.0.0.0` or `::` for every address).
+    pub addr: std::net::SocketAddr,
+    /// Connections completed and waiting for `accept()` now (Linux `sk_ack_backlog`).
+    pub queue: Option<u32>,
+    /// The limit the kernel stored at `listen()` (Linux `sk_max_ack_backlog`): the requested
+    /// backlog after the OS clamped it.
+    pub limit: Option<u32>,
+    /// Half-open connections (SYN received, handshake not complete), where the OS reports
+    /// them per listener. Linux's sock_diag does not.
+    pub syn_queue: Option<u32>,
+    /// The socket owner's user id, as the kernel records it.
+    pub uid: Option<u32>,
+    /// The socket's inode, which names it in `/proc/<pid>/fd` (`socket:[INODE]`) on Linux.
+    pub inode: Option<u64>,
+    /// The owning process, where the listing itself carries it (Windows); elsewhere the owner
+    /// is found separately, where permitted.
+    pub owner_pid: Option<u32>,
+}
+
+/// One Unix-domain stream or seqpacket listener (Linux unix_diag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnixListenerEntry {
+    /// The bound path, `@name` for the abstract namespace, `None` when unnamed.
+    pub path: Option<String>,
+    /// A seqpacket listener rather than a stream one.
+    pub seqpacket: bool,
+    /// Connections waiting for `accept()` (the listener's receive queue).
+    pub queue: Option<u32>,
+    /// The stored limit (`sk_max_ack_backlog`).
+    pub limit: Option<u32>,
+    /// The owner's user id.
+    pub uid: Option<u32>,
+    /// The socket's inode (`socket:[INODE]`).
+    pub inode: Option<u64>,
+}
+
+/// Why the OS's listener list could not be read: never an empty list that looks like "no
+/// listeners".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerViewError {
+    /// This OS has no listener view the tool can read.
+    Unsupported(&'static str),
+    /// A call failed with this raw error code.
+    Call {
+        /// The call (`socket(AF_NETLINK, NETLINK_SOCK_DIAG)`, `sysctl net.inet.tcp.pcblist`).
+        call: &'static str,
+        /// The raw error (errno, or a Win32 error).
+        code: i32,
+    },
+    /// The call gave no answer in time.
+    Timeout {
+        /// The call.
+        call: &'static str,
+        /// How long it was given.
+        after: std::time::Duration,
+    },
+    /// The answer could not be read (a short or inconsistent record).
+    Malformed {
+        /// Where.
+        call: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for ListenerViewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenerViewError::Unsupported(why) => write!(f, "{why}"),
+            ListenerViewError::Call { call, code } => match error_name(*code) {
+                Some(name) => write!(f, "{call} failed: {name} ({code})"),
+                None => write!(f, "{call} failed: error {code}"),
+            },
+            ListenerViewError::Timeout { call, after } => {
+                write!(f, "{call} gave no answer within {} ms", after.as_millis())
+            }
+            ListenerViewError::Malformed { call, detail } => {
+                write!(f, "{call} answered something unreadable: {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ListenerViewError {}
 
 /// The kernel's per-namespace listen-overflow counters (Linux `/proc/net/netstat`, `TcpExt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
