@@ -542,7 +542,7 @@ pub fn start(program: &'static Program, deadline: Duration) -> Result<Running, S
 /// The OS's listing entry for the listener on `port` that 127.0.0.1 reaches (bound to it, or
 /// to every address): its queue now and its stored limit.
 pub fn listed_listener(port: u16) -> Result<KernelQueue, String> {
-    let listeners = listing::tcp_listeners().map_err(|e| e.to_string())?;
+    let listeners = crate::sys::tcp_listeners().map_err(|e| e.to_string())?;
     let reaches = |addr: &SocketAddr| match addr {
         SocketAddr::V4(v4) => v4.ip().is_loopback() || v4.ip().is_unspecified(),
         SocketAddr::V6(v6) => {
@@ -728,23 +728,4 @@ pub fn run_programs(
             .collect()
     });
     (rows, versions)
-}
-
-/// Stands in for the OS's listener listing (`sys::tcp_listeners`, Linux sock_diag) until that
-/// view is part of this crate: the same signature, and no listing yet.
-mod listing {
-    use std::net::SocketAddr;
-
-    /// One listener of the listing.
-    pub struct ListenerEntry {
-        pub addr: SocketAddr,
-        pub queue: Option<u32>,
-        pub limit: Option<u32>,
-        pub syn_queue: Option<u32>,
-    }
-
-    /// Every TCP listener the OS lists.
-    pub fn tcp_listeners() -> Result<Vec<ListenerEntry>, String> {
-        Err("this build has no listener listing for this OS".to_string())
-    }
 }
