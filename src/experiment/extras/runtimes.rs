@@ -564,7 +564,7 @@ pub fn listed_listener(port: u16) -> Result<KernelQueue, String> {
 }
 
 /// A row of `program`'s `variant` before anything was measured.
-fn row(program: &Program, variant: &Variant) -> RuntimeDefault {
+pub fn row(program: &Program, variant: &Variant) -> RuntimeDefault {
     RuntimeDefault {
         api: variant.api.to_string(),
         status: MeasureStatus::Measured,
