@@ -342,6 +342,28 @@ fn last_words(stderr: &Mutex<Vec<u8>>) -> Option<String> {
     Some(line)
 }
 
+/// Whether `go run` can use its build cache (`go env GOCACHE`, under the user's cache
+/// directory): not where the home directory is missing or not writable (a service account, a
+/// test as `nobody`). Then a private cache beside the source is used, which costs a build of
+/// the standard packages the program imports.
+fn go_cache_usable() -> bool {
+    let Ok(output) = Command::new("go")
+        .args(["env", "GOCACHE"])
+        .env("GOTOOLCHAIN", "local")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return false;
+    };
+    let cache = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    output.status.success()
+        && !cache.is_empty()
+        && cache != "off"
+        && std::fs::create_dir_all(&cache).is_ok()
+        && tempfile::tempfile_in(&cache).is_ok()
+}
+
 /// One line of the listener protocol.
 enum Line {
     Text(String),
@@ -388,11 +410,7 @@ pub fn start(program: &'static Program, deadline: Duration) -> Result<Running, S
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // Go needs a build cache; where the environment names none, one beside the source.
-    if ["GOCACHE", "XDG_CACHE_HOME", "HOME", "LOCALAPPDATA"]
-        .iter()
-        .all(|name| std::env::var_os(name).is_none())
-    {
+    if program.key == "go" && !go_cache_usable() {
         command.env("GOCACHE", dir.path().join("go-cache"));
     }
     let mut child = match command.spawn() {
