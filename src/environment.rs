@@ -38,6 +38,7 @@ pub struct Somaxconn {
 
 /// The environment of one run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Environment {
     /// `std::env::consts::OS` of the binary (`linux`, `macos`, `windows`, `freebsd`).
     pub target_os: String,

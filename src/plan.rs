@@ -205,6 +205,41 @@ impl Default for Settings {
     }
 }
 
+/// A whole run: which families and backlogs ([`matrix`] of them), with the run's [`Settings`].
+/// [`crate::measure_matrix`] measures one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The loopback families, each with every backlog.
+    pub families: Vec<Family>,
+    /// The backlogs passed to `listen()`.
+    pub backlogs: Vec<Backlog>,
+    /// The cap on connections per case, and the run's deadline.
+    pub settings: Settings,
+}
+
+impl Plan {
+    /// `families` × `backlogs` with the default [`Settings`].
+    pub fn new(families: &[Family], backlogs: &[Backlog]) -> Self {
+        Plan {
+            families: families.to_vec(),
+            backlogs: backlogs.to_vec(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// The cases of the plan, family-major.
+    pub fn cases(&self) -> Vec<CaseSpec> {
+        matrix(&self.families, &self.backlogs)
+    }
+}
+
+impl Default for Plan {
+    /// What `backlog-probe run` measures: both families × [`Backlog::DEFAULTS`].
+    fn default() -> Self {
+        Plan::new(&Family::ALL, &Backlog::DEFAULTS)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

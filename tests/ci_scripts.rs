@@ -12,6 +12,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod common;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -100,6 +102,7 @@ fn isolated(program: &str) -> Command {
         "INSTA_UPDATE",
         "INSTA_PENDING_DIR",
         "BACKLOG_PROBE",
+        "DOCS_GEN",
         "REFRESH_REPORTS",
         "CARGO_TARGET_DIR",
         "CI_TEST_TIMEOUT",
@@ -186,6 +189,7 @@ impl FakeRunner {
             )
             .env("HOME", self.dir.path())
             .env("FAKE_PROBE", probe_bin())
+            .env("DOCS_GEN", common::docs_gen())
             .env(
                 "FAKE_REPORT",
                 repo().join("tests/fixtures/report-linux.json"),
@@ -416,6 +420,7 @@ fn the_comparison_leaves_out_and_names_a_report_that_does_not_parse() {
         .arg(&reports)
         .current_dir(dir.path())
         .env("BACKLOG_PROBE", probe_bin())
+        .env("DOCS_GEN", common::docs_gen())
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output));
@@ -438,6 +443,7 @@ fn the_comparison_leaves_out_and_names_a_report_that_does_not_parse() {
         .arg(&reports)
         .current_dir(dir.path())
         .env("BACKLOG_PROBE", probe_bin())
+        .env("DOCS_GEN", common::docs_gen())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
@@ -476,6 +482,7 @@ fn the_comparison_shows_the_stacks_job_files_as_stacks() {
         .arg(&reports)
         .current_dir(dir.path())
         .env("BACKLOG_PROBE", probe_bin())
+        .env("DOCS_GEN", common::docs_gen())
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output));
@@ -515,8 +522,8 @@ fn results_repo(tag: &str) -> TempDir {
             &root.join("docs/data").join(name),
         );
     }
-    let output = isolated(probe_bin())
-        .args(["docs", "--reports", "docs/data", "--out", "docs"])
+    let output = isolated(&common::docs_gen().to_string_lossy())
+        .args(["--reports", "docs/data", "--out", "docs"])
         .current_dir(root)
         .output()
         .unwrap();
@@ -532,6 +539,7 @@ fn collect(root: &Path, artifacts: &Path) -> (Output, String) {
         .arg(&body)
         .current_dir(root)
         .env("BACKLOG_PROBE", probe_bin())
+        .env("DOCS_GEN", common::docs_gen())
         .output()
         .unwrap();
     let text = fs::read_to_string(&body).unwrap_or_default();

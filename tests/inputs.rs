@@ -46,14 +46,14 @@ fn data_dir() -> tempfile::TempDir {
     dir
 }
 
+/// The page generator (`cargo run -p docs-gen`) on `data`, writing into `out`.
 fn docs(data: &Path, out: &Path) -> Command {
-    probe(&[
-        "docs",
-        "--reports",
-        &data.to_string_lossy(),
-        "--out",
-        &out.to_string_lossy(),
-    ])
+    let mut command = Command::new(common::docs_gen());
+    command
+        .args(["--reports", &data.to_string_lossy()])
+        .args(["--out", &out.to_string_lossy()])
+        .env("RUST_BACKTRACE", "1");
+    command
 }
 
 #[cfg(unix)]
@@ -266,13 +266,13 @@ fn docs_that_cannot_be_written_leave_the_old_pages() {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).expect("chmod");
         }
         let args = format!(
-            "docs --reports {} --out {}",
+            "--reports {} --out {}",
             data.path().display(),
             out_dir.path().display()
         );
         // `ulimit -c 0` changes nothing here: the helper is for running as `nobody` when root.
         let out = common::bounded(
-            common::limited_command("-c 0", &args),
+            common::limited_program(common::docs_gen(), "-c 0", &args),
             Duration::from_secs(30),
         );
         for dir in [data.path(), out_dir.path()] {

@@ -9,6 +9,7 @@ use crate::observation::burst::{ClientFacts, ConnectEnd, ProbeRead};
 /// What happened to one client of a burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClientOutcome {
     /// Connected, and the server accepted it.
     Accepted,

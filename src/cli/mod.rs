@@ -7,7 +7,6 @@
 
 mod args;
 mod burst;
-mod docs;
 mod extras;
 mod hold;
 mod interrupt;
@@ -59,8 +58,13 @@ enum Command {
     /// Combine reports from several machines (`run --format json` output) into one
     /// cross-OS table.
     Merge(merge::MergeArgs),
-    /// Regenerate docs/ (results.md, answers.md, queue-length.svg) from report JSON files.
-    Docs(docs::DocsArgs),
+    /// Moved: the pages of docs/ are written by the workspace's own tool, `cargo run -p
+    /// docs-gen`. Kept hidden so that the old command says where it went.
+    #[command(hide = true)]
+    Docs {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
     /// Internal: run a share of `run`'s cases for a parent `backlog-probe run` (a job as JSON on
     /// stdin, one finished case per line on stdout). See the `run::workers` module.
     #[command(hide = true)]
@@ -95,7 +99,10 @@ pub fn main() -> ExitCode {
         Command::Extras(args) => extras::run(&args),
         Command::Hold(args) => return hold::run(&args),
         Command::Merge(args) => merge::run(&args),
-        Command::Docs(args) => docs::run(&args),
+        Command::Docs { .. } => Err(UsageError(
+            "`docs` moved out of backlog-probe: in a checkout, run `cargo run -p docs-gen -- --reports docs/data --out docs`"
+                .to_string(),
+        )),
         Command::Worker(args) => worker::run(&args),
     };
     match result {

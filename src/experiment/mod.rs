@@ -14,6 +14,8 @@
 //! The harness only ever connects to a loopback listener it bound itself (`open_listener`
 //! refuses any other address).
 
+// Harness plumbing: the process-wide descriptor budget the experiments share.
+#[doc(hidden)]
 pub mod budget;
 pub mod burst;
 pub mod connect;

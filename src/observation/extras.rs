@@ -151,6 +151,7 @@ pub struct RelistenCase {
 /// Whether a runtime default could be measured here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MeasureStatus {
     /// Measured: see `kernel_limit` and `fill`.
     Measured,

@@ -60,6 +60,7 @@ pub struct StableBurst {
 
 /// A burst's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BurstReport {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,

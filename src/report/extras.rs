@@ -59,6 +59,7 @@ pub const EXTRAS_SCHEMA_VERSION: u32 = 1;
 
 /// Every extra experiment's results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExtrasReport {
     /// [`EXTRAS_SCHEMA_VERSION`].
     pub schema_version: u32,

@@ -108,6 +108,7 @@ impl Default for Tool {
 
 /// One experiment's results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CaseReport {
     /// `ipv4_backlog_zero`-style identifier.
     pub name: String,
@@ -347,6 +348,7 @@ pub struct Unstable {
 
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -366,6 +368,7 @@ pub struct Report {
 /// How firmly a prediction's rule is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Confidence {
     /// Read in the kernel source.
     Source,

@@ -10,6 +10,8 @@
 //! ([`crate::export`]). A world (`--sysctl`) is entered by the caller before any of these, on
 //! the main thread (see [`crate::netns`]).
 
+// Harness plumbing: the worker protocol between the binary and its own worker processes.
+#[doc(hidden)]
 pub mod workers;
 
 use std::path::Path;

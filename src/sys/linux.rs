@@ -168,6 +168,7 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
 /// `PR_SET_PDEATHSIG`). The "parent" is the thread that started this process, so that thread
 /// must outlive it (in `run`, each worker's own thread waits for it). A parent that died before
 /// this call is not caught: compare [`super::parent_pid`] with the parent's id afterwards.
+#[doc(hidden)]
 pub fn die_with_parent() -> std::io::Result<bool> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number; the other arguments are unused.
     cvt(unsafe {

@@ -57,6 +57,7 @@ pub struct KernelQueue {
 /// A sandbox or virtualisation layer the process runs in, detected from cheap signs (Linux).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Sandbox {
     /// gVisor (runsc): a user-space kernel with its own TCP stack (netstack), so its results
     /// are gVisor's, not Linux's, and its `uname -r` is a fixed, made-up release.

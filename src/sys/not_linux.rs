@@ -20,6 +20,7 @@ pub fn sandbox() -> Option<super::Sandbox> {
 }
 /// No kernel mechanism here: a worker watches its parent itself (its stdout pipe closing, its
 /// parent id changing).
+#[doc(hidden)]
 pub fn die_with_parent() -> std::io::Result<bool> {
     Ok(false)
 }

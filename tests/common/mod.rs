@@ -2,7 +2,7 @@
 // Not every test binary uses every helper.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -271,6 +271,16 @@ pub fn is_root() -> bool {
 /// no room for a single extra thread or process whatever else that user runs.
 #[cfg(target_os = "linux")]
 pub fn limited_command(ulimits: &str, args: &str) -> Command {
+    limited_program(
+        Path::new(env!("CARGO_BIN_EXE_backlog-probe")),
+        ulimits,
+        args,
+    )
+}
+
+/// [`limited_command`] for another program of the workspace ([`docs_gen`]).
+#[cfg(target_os = "linux")]
+pub fn limited_program(program: &Path, ulimits: &str, args: &str) -> Command {
     let script = format!("ulimit {ulimits} && exec \"$0\" {args}");
     let mut command = if is_root() {
         let mut command = Command::new("setpriv");
@@ -287,6 +297,33 @@ pub fn limited_command(ulimits: &str, args: &str) -> Command {
         command.arg("-c");
         command
     };
-    command.arg(script).arg(env!("CARGO_BIN_EXE_backlog-probe"));
+    command.arg(script).arg(program);
     command
+}
+
+/// The workspace's page generator, `docs-gen` (`cargo run -p docs-gen`), built once per test
+/// binary beside this package's binary, with the same profile. Cargo runs the tests after it
+/// has let go of the build directory, so building from a test is safe.
+pub fn docs_gen() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let probe = Path::new(env!("CARGO_BIN_EXE_backlog-probe"));
+        let dir = probe.parent().expect("the binary's directory");
+        let bin = dir.join(format!("docs-gen{}", std::env::consts::EXE_SUFFIX));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--locked", "--quiet", "-p", "docs-gen"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        let output = build.output().expect("cargo runs");
+        assert!(
+            output.status.success() && bin.exists(),
+            "cargo build -p docs-gen: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        bin
+    })
 }

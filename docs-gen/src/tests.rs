@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::observation::extras::{FillResult, FillStop};
-use crate::report::Report;
+use backlog_probe::observation::extras::{FillResult, FillStop};
+use backlog_probe::report::Report;
 
 fn linux_fixture() -> Report {
     serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
@@ -688,14 +688,14 @@ fn two_kernels(zero_on_new: u32) -> Vec<SourcedStack> {
 fn gvisor_report() -> Report {
     let mut report = linux_fixture();
     let env = &mut report.environment;
-    env.sandbox = Some(crate::sys::Sandbox::Gvisor);
+    env.sandbox = Some(backlog_probe::sys::Sandbox::Gvisor);
     env.kernel = Some("4.4.0".into());
     env.somaxconn.setting = Some(128);
     env.settings
         .insert("net.core.somaxconn".into(), "128".into());
     for case in &mut report.cases {
         case.queue_length = Some((case.backlog as u32).min(1024) + 1);
-        case.kernel_queue = Some(crate::sys::KernelQueue {
+        case.kernel_queue = Some(backlog_probe::sys::KernelQueue {
             queued: 0,
             limit: 0,
             incomplete: None,
@@ -712,7 +712,7 @@ fn gvisor_stack() -> SourcedStack {
     let case = &mut slow.cases[2]; // ipv4 SOMAXCONN: a slow handshake counted as the overflow
     case.queue_length = Some(370);
     case.overflow.elapsed_ms = Some(287);
-    case.late_completion.kind = crate::classify::tcp::LateKind::Completed;
+    case.late_completion.kind = backlog_probe::classify::tcp::LateKind::Completed;
     case.late_completion.elapsed_ms = Some(293);
     SourcedStack {
         file_name: format!("stack-{key}.json"),

@@ -1,10 +1,10 @@
 //! The documentation generator: report JSON files in, `docs/` files out.
 //!
-//! `backlog-probe docs --reports DIR --out docs/` reads every `report-*.json` (the main harness)
+//! `cargo run -p docs-gen -- --reports DIR --out docs/` reads every `report-*.json` (the main harness)
 //! and every `extras-*.json` (`backlog-probe extras --format json`, optional) in `DIR`, and the
 //! files of each stack `cargo xtask stacks` measured (grouped by its `stack-*.json` manifest,
 //! [`stacks`]), and writes three files, all pure functions of those reports and of the model in
-//! [`crate::predict`]:
+//! [`backlog_probe::predict`]:
 //!
 //! - `results.md`: one table per OS with a stable anchor on every row; an OS without a report
 //!   gets the model's table, labelled "prediction, not measured"; an OS with an extras report
@@ -15,6 +15,14 @@
 //!   predicted points hollow);
 //! - `answers.md`: the common questions about `listen()`, answered with numbers that link to
 //!   the results rows or to a cited source; its prose is the template `templates/answers.md`.
+//!
+//! Each page is a template over a plain page model ([`template`]): the data is computed here,
+//! in Rust, from the reports and the model; the words are in `templates/` (MiniJinja). The
+//! chart is a small renderer of its own (`svg.rs`): its geometry is arithmetic, not words.
+//!
+//! This is a workspace crate of its own (`publish = false`), so neither the library nor the
+//! `backlog-probe` binary carries it: the binary's old `docs` subcommand is a hidden stub that
+//! names this command.
 //!
 //! The same reports always give byte-identical files, so `tests/docs_fresh.rs` can fail when the
 //! committed `docs/` is stale.
@@ -27,19 +35,19 @@ mod stack_results;
 pub mod stacks;
 mod svg;
 mod tables;
-mod template;
+pub mod template;
 
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::observation::extras::{
+use backlog_probe::observation::extras::{
     LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
 };
-use crate::plan::Backlog;
-use crate::predict::{self, Limits, OsFamily, Prediction};
-use crate::report::extras::ExtrasReport;
-use crate::report::{CaseReport, Report, read};
+use backlog_probe::plan::Backlog;
+use backlog_probe::predict::{self, Limits, OsFamily, Prediction};
+use backlog_probe::report::extras::ExtrasReport;
+use backlog_probe::report::{CaseReport, Report, read};
 use stacks::SourcedStack;
 
 /// A report and the file it was read from.
@@ -226,9 +234,10 @@ pub(crate) struct Corpus<'a> {
     stacks: &'a [SourcedStack],
 }
 
-/// A number for the answers page: where it comes from and a link to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Figure {
+/// A number for the answers page: where it comes from and a link to it. Templates see its
+/// value, whether it was measured and its link.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Figure {
     /// The queue length, or `None` when unknown.
     pub value: Option<u32>,
     /// True for a measurement, false for the model.
@@ -236,8 +245,10 @@ pub(crate) struct Figure {
     /// `results.md#...`.
     pub link: String,
     /// The case, when measured.
+    #[serde(skip)]
     pub case: Option<CaseReport>,
     /// The model's prediction for the same backlog and limits.
+    #[serde(skip)]
     pub prediction: Prediction,
 }
 
@@ -253,11 +264,6 @@ impl Figure {
 }
 
 impl<'a> Corpus<'a> {
-    #[cfg(test)]
-    pub(crate) fn new(reports: &'a [SourcedReport], extras: &'a [SourcedExtras]) -> Self {
-        Corpus::with_stacks(reports, extras, &[])
-    }
-
     pub(crate) fn with_stacks(
         reports: &'a [SourcedReport],
         extras: &'a [SourcedExtras],
@@ -566,7 +572,7 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix);
         // The pages are read like any other file, not only by their owner.
-        if let Some(permissions) = crate::sys::readable_file_permissions() {
+        if let Some(permissions) = backlog_probe::sys::readable_file_permissions() {
             builder.permissions(permissions);
         }
         builder.tempfile_in(out_dir)

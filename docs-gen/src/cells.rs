@@ -1,11 +1,11 @@
 //! The cell texts both pages share (`results.md` and `answers.md`).
 
-use crate::classify::extras::queue_was_full;
-use crate::classify::tcp::OverflowKind;
-use crate::export::text::{fill_cut_text, seconds};
-use crate::observation::ListenReport;
-use crate::observation::extras::{FillResult, FillStop};
-use crate::report::CaseReport;
+use backlog_probe::classify::extras::queue_was_full;
+use backlog_probe::classify::tcp::OverflowKind;
+use backlog_probe::export::text::{fill_cut_text, seconds};
+use backlog_probe::observation::ListenReport;
+use backlog_probe::observation::extras::{FillResult, FillStop};
+use backlog_probe::report::CaseReport;
 
 /// `ok`, or the failed step and its raw error by name and number.
 pub(super) fn listen_text(listen: &ListenReport) -> String {

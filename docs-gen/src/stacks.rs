@@ -8,9 +8,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{DocsError, SourcedExtras, SourcedReport, load_each, slug};
-use crate::predict::kernel::KernelVersion;
-use crate::predict::{Limits, OsFamily};
-use crate::report::read::InputFile;
+use backlog_probe::predict::kernel::KernelVersion;
+use backlog_probe::predict::{Limits, OsFamily};
+use backlog_probe::report::read::InputFile;
 
 const STACK_PREFIX: &str = "stack-";
 

@@ -2,8 +2,8 @@
 //! measured points are solid, the model's points hollow, with a legend that says which is which.
 
 use super::{Corpus, default_backlogs};
-use crate::plan::Family;
-use crate::predict::{self, OsFamily};
+use backlog_probe::plan::Family;
+use backlog_probe::predict::{self, OsFamily};
 
 const WIDTH: f64 = 820.0;
 const HEIGHT: f64 = 440.0;
