@@ -335,11 +335,11 @@ fn last_words(stderr: &Mutex<Vec<u8>>) -> Option<String> {
     let bytes = stderr.lock().map(|b| b.clone()).unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes);
     let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
-    let mut line: String = line.chars().take(REASON_CHARS).collect();
-    if line.len() < text.trim_end().lines().last().map_or(0, str::len) {
-        line.push('…');
+    let mut words: String = line.chars().take(REASON_CHARS).collect();
+    if words.len() < line.len() {
+        words.push('…');
     }
-    Some(line)
+    Some(words)
 }
 
 /// Whether `go run` can use its build cache (`go env GOCACHE`, under the user's cache
