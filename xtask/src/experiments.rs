@@ -16,7 +16,7 @@ pub enum Kind {
         name: &'static str,
         sysctl: &'static str,
     },
-    /// `extras --format json`.
+    /// `extras --format json --runtimes python`.
     Extras,
     /// `burst --format json`.
     Burst,
