@@ -292,7 +292,7 @@ pub enum StartFailure {
 }
 
 /// A started program, its listeners up. Dropping it closes its standard input and waits for it
-/// to exit (killing it after [`EXIT_WAIT`]).
+/// to exit (killing it a few seconds later).
 #[derive(Debug)]
 pub struct Running {
     /// The program.
