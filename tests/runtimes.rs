@@ -11,7 +11,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use backlog_probe::classify::extras::measured_queue;
@@ -263,7 +263,7 @@ fn stored_limits_equal_ss_and_the_model() {
 /// A directory holding only `programs` (name, shell script) as executables, for a PATH that
 /// lacks everything else.
 #[cfg(unix)]
-fn path_with(programs: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+fn path_with(programs: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("temp dir");
     for (name, script) in programs {
@@ -400,6 +400,8 @@ fn the_runtime_additions_keep_version_1_readable() {
 }
 
 fn main() -> std::process::ExitCode {
+    // Unix adds the test whose fakes are shell scripts.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut plain: Vec<(&'static str, fn())> = vec![
         (
             "every_installed_runtime_is_measured_with_its_version",

@@ -13,7 +13,7 @@ use socket2::{SockAddr, SockRef, Socket, Type};
 use crate::experiment::budget::FdBudget;
 use crate::experiment::connect::{drain_all, fill_held};
 use crate::observation::extras::{MeasureStatus, RuntimeDefault};
-use crate::os_error::{OsError, os_error_of};
+use crate::os_error::os_error_of;
 use crate::sys::{self, KernelQueue};
 
 /// The most clients one runtime-default fill opens.
@@ -126,7 +126,7 @@ pub fn std_unix_listener(budget: &FdBudget) -> RuntimeDefault {
             Ok(path) => path,
             Err(error) => {
                 let os_error = match &error {
-                    super::unix::SocketPathError::Dir(e) => OsError::from_io(e),
+                    super::unix::SocketPathError::Dir(e) => crate::os_error::OsError::from_io(e),
                     super::unix::SocketPathError::TooLong(_) => None,
                 };
                 return RuntimeDefault {
