@@ -678,7 +678,13 @@ pub fn measure_program(
                 match port {
                     Ok(port) => {
                         let port = *port;
-                        Err(scope.spawn(move || measure_port(result, port, budget)))
+                        let spare = result.clone();
+                        std::thread::Builder::new()
+                            .name(format!("{}-measure", program.key))
+                            .spawn_scoped(scope, move || measure_port(result, port, budget))
+                            // No thread to be had: measure it here, one after the other.
+                            .map_err(|_| measure_port(spare, port, budget))
+                            .map_or_else(Ok, Err)
                     }
                     Err(reason) => Ok(RuntimeDefault {
                         status: MeasureStatus::Failed,
@@ -717,16 +723,22 @@ pub fn run_programs(
             .iter()
             .map(|&program| {
                 let deadline = options.start_deadline.unwrap_or(program.start_deadline);
-                (
-                    program,
-                    scope.spawn(move || measure_program(program, deadline, budget)),
-                )
+                let started = std::thread::Builder::new()
+                    .name(format!("{}-runtime", program.key))
+                    .spawn_scoped(scope, move || measure_program(program, deadline, budget))
+                    // No thread to be had: this program after the others, on this thread.
+                    .map_err(|_| (program, deadline));
+                (program, started)
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|(program, handle)| {
-                let (rows, version) = handle.join().unwrap_or_else(|_| {
+            .flat_map(|(program, started)| {
+                let joined = match started {
+                    Ok(handle) => handle.join(),
+                    Err((program, deadline)) => Ok(measure_program(program, deadline, budget)),
+                };
+                let (rows, version) = joined.unwrap_or_else(|_| {
                     let rows = program
                         .variants
                         .iter()
