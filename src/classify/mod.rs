@@ -5,6 +5,7 @@
 //!   pending client did afterwards.
 //! - [`burst`]: what each client of a burst got, and the counts and percentiles per outcome.
 //! - [`extras`]: whether a sequential fill measured a full queue.
+//! - [`listeners`]: a listener's limit against somaxconn, its owner, a `--watch` window.
 //!
 //! Errors are matched by their symbolic names, which the OS module resolved where the error
 //! happened, so a report from Windows classifies the same on any machine. The name lists live
@@ -12,6 +13,7 @@
 
 pub mod burst;
 pub mod extras;
+pub mod listeners;
 pub mod tcp;
 
 use crate::os_error::OsError;

@@ -29,6 +29,12 @@ pub struct HoldArgs {
     #[arg(long = "for", value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(0..=86_400 * 365))]
     for_secs: Option<u64>,
+
+    /// Accept (and close at once) one queued connection every MS milliseconds instead of
+    /// never: a slow server, whose queue drains at a known rate (1..=3600000).
+    #[arg(long, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    accept_every: Option<u64>,
 }
 
 /// Exit 0 after Ctrl-C, the deadline, or its reader going away; 1 when the queue could not be
@@ -64,8 +70,12 @@ pub fn run(args: &HoldArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let accepting = args.accept_every.map_or_else(
+        || "never accepted".to_string(),
+        |ms| format!("accepting one every {ms} ms"),
+    );
     progress_message(&format!(
-        "backlog-probe: listening on {} with listen({}); {} connections queued, never accepted; \
+        "backlog-probe: listening on {} with listen({}); {} connections queued, {accepting}; \
          the next connect was {stop}. Holding {}; Ctrl-C to stop.",
         full.address,
         args.backlog,
@@ -73,9 +83,10 @@ pub fn run(args: &HoldArgs) -> ExitCode {
         args.for_secs
             .map_or_else(|| "until interrupted".to_string(), |s| format!("for {s} s")),
     ));
-    let end = hold::hold_until(
+    let outcome = hold::hold_until(
         full,
         args.for_secs.map(std::time::Duration::from_secs),
+        args.accept_every.map(std::time::Duration::from_millis),
         &|| {
             if interrupt::interrupted() {
                 Some(hold::HoldEnd::Interrupted)
@@ -86,9 +97,14 @@ pub fn run(args: &HoldArgs) -> ExitCode {
             }
         },
     );
+    let accepted = if args.accept_every.is_some() {
+        format!("; {} connections accepted", outcome.accepted)
+    } else {
+        String::new()
+    };
     progress_message(&format!(
-        "backlog-probe: {}; every socket closed",
-        match end {
+        "backlog-probe: {}{accepted}; every socket closed",
+        match outcome.end {
             hold::HoldEnd::Interrupted => "interrupted",
             hold::HoldEnd::DeadlineReached => "time is up",
             hold::HoldEnd::ReaderGone => "stdout was closed",

@@ -10,6 +10,7 @@ mod burst;
 mod extras;
 mod hold;
 mod interrupt;
+mod listeners;
 mod merge;
 mod output;
 mod run;
@@ -53,8 +54,13 @@ enum Command {
     /// Beyond one TCP listen(): UDP, Unix-domain listeners, listen() twice, runtime defaults.
     Extras(extras::ExtrasArgs),
     /// Bind a loopback listener, fill its queue, print its address, and keep it full until
-    /// Ctrl-C or --for SECS.
+    /// Ctrl-C or --for SECS (or drain it one connection every --accept-every MS).
     Hold(hold::HoldArgs),
+    /// List this machine's TCP listeners (this network namespace on Linux): each one's
+    /// accept queue, the limit the kernel stored and why (the somaxconn clamp), its owner where
+    /// visible; with --watch, the highest queues and the overflow counters over a window.
+    /// Read-only: it connects to nothing.
+    Listeners(listeners::ListenersArgs),
     /// Combine reports from several machines (`run --format json` output) into one
     /// cross-OS table.
     Merge(merge::MergeArgs),
@@ -98,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Burst(args) => burst::run(&args),
         Command::Extras(args) => extras::run(&args),
         Command::Hold(args) => return hold::run(&args),
+        Command::Listeners(args) => listeners::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Docs { .. } => Err(UsageError(
             "`docs` moved out of backlog-probe: in a checkout, run `cargo run -p docs-gen -- --reports docs/data --out docs`"
@@ -208,6 +215,22 @@ mod tests {
                 "both",
             ],
             &["backlog-probe", "launch"],
+            &["backlog-probe", "listeners", "--watch", "0"],
+            &["backlog-probe", "listeners", "--watch", "-1"],
+            &["backlog-probe", "listeners", "--watch", "99999999"],
+            &["backlog-probe", "listeners", "--watch", "ten"],
+            &["backlog-probe", "listeners", "--interval", "100"],
+            &[
+                "backlog-probe",
+                "listeners",
+                "--watch",
+                "1",
+                "--interval",
+                "0",
+            ],
+            &["backlog-probe", "listeners", "--port", "0"],
+            &["backlog-probe", "listeners", "--port", "70000"],
+            &["backlog-probe", "listeners", "--pid", "x"],
         ] {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert!(err.use_stderr(), "{args:?}");

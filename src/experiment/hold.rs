@@ -1,6 +1,8 @@
 //! `backlog-probe hold`: a loopback listener whose queue is full and stays full, for testing a
-//! client's behaviour against it. It never accepts. The fill is the sequential one of
-//! [`super::connect`].
+//! client's behaviour against it. It never accepts, unless asked to accept one connection every
+//! so often (`--accept-every`): a slow server, whose queue drains at a known rate, so a client's
+//! failures can be told apart as queue length or accept throughput. The fill is the sequential
+//! one of [`super::connect`].
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -29,7 +31,7 @@ pub struct FullListener<'a> {
     /// The fill that made it full.
     pub fill: FillResult,
     held: HeldFill<'a>,
-    _listener: Socket,
+    listener: Socket,
 }
 
 impl FullListener<'_> {
@@ -99,7 +101,7 @@ pub fn full_listener(
         address,
         fill: held.result.clone(),
         held,
-        _listener: listener,
+        listener,
     })
 }
 
@@ -114,23 +116,55 @@ pub enum HoldEnd {
     ReaderGone,
 }
 
+/// How a hold went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldOutcome {
+    /// Why it ended.
+    pub end: HoldEnd,
+    /// Connections accepted (and closed at once) with `accept_every`; 0 without.
+    pub accepted: u64,
+}
+
 /// Keep `full` open until `stop()` names a reason to end or `deadline` passes, then close it.
-/// `stop` is polled every 50 ms.
+/// `stop` is polled every 50 ms. With `accept_every`, one queued connection is accepted and
+/// closed each time that much time has passed (the first one `accept_every` after the start);
+/// a turn that finds the queue empty accepts nothing and does not catch up later.
 pub fn hold_until(
     full: FullListener<'_>,
     deadline: Option<Duration>,
+    accept_every: Option<Duration>,
     stop: &dyn Fn() -> Option<HoldEnd>,
-) -> HoldEnd {
+) -> HoldOutcome {
     let started = Instant::now();
+    let mut accepted = 0;
+    let mut turns = 0u32;
     let end = loop {
         if let Some(end) = stop() {
             break end;
         }
-        if deadline.is_some_and(|d| started.elapsed() >= d) {
+        let elapsed = started.elapsed();
+        if deadline.is_some_and(|d| elapsed >= d) {
             break HoldEnd::DeadlineReached;
         }
-        std::thread::sleep(HOLD_POLL);
+        let mut nap = HOLD_POLL;
+        if let Some(every) = accept_every {
+            let due = every.saturating_mul(turns.saturating_add(1));
+            if elapsed >= due {
+                turns = turns.saturating_add(1);
+                // The listener is non-blocking (listen_at): an empty queue is WouldBlock, and
+                // the accepted connection is closed when it drops here.
+                if full.listener.accept().is_ok() {
+                    accepted += 1;
+                }
+                continue;
+            }
+            nap = nap.min(due - elapsed);
+        }
+        if let Some(deadline) = deadline {
+            nap = nap.min(deadline.saturating_sub(elapsed));
+        }
+        std::thread::sleep(nap);
     };
     drop(full);
-    end
+    HoldOutcome { end, accepted }
 }

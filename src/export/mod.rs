@@ -4,10 +4,12 @@
 //!   JSON wire format.
 //! - [`burst`]: the burst's table; [`extras`]: the extras' text; [`merge`]: several reports in
 //!   one cross-OS table.
+//! - [`listeners`]: the listener view as a table or Markdown.
 //! - [`text`]: the pieces they share (escaping, seconds, column alignment, the JSON writer).
 
 pub mod burst;
 pub mod extras;
+pub mod listeners;
 mod markdown;
 pub mod merge;
 mod table;

@@ -1,6 +1,6 @@
-//! Every wire type: plain serde structs for the three pipelines' reports. [`Report`] (this
-//! module) is `run`'s; [`burst::BurstReport`] and [`extras::ExtrasReport`] are the others';
-//! [`read`] parses report files back, checking the schema version.
+//! Every wire type: plain serde structs for the pipelines' reports. [`Report`] (this
+//! module) is `run`'s; [`burst::BurstReport`], [`extras::ExtrasReport`] and
+//! [`listeners::ListenersReport`] (`backlog-probe listeners`) are the others'; [`read`] parses report files back, checking the schema version.
 //!
 //! The types are data only: [`classify`](crate::classify) makes the verdicts they carry,
 //! [`predict`](crate::predict) fills [`CasePrediction`], and [`export`](crate::export) renders
@@ -73,6 +73,7 @@
 
 pub mod burst;
 pub mod extras;
+pub mod listeners;
 pub mod read;
 
 use serde::{Deserialize, Serialize};

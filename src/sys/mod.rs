@@ -33,6 +33,11 @@
 //! | `readable_file_permissions()`, `private_dir_permissions() -> Option<Permissions>` | the mode of a new file others may read (0o666 less the umask) and of a private directory (0o700, as `mkdtemp` makes it); `None` on Windows, where the ACL decides |
 //! | `tcp_listeners() -> Result<Vec<ListenerEntry>, ListenerViewError>` | every TCP listener of this machine (this network namespace on Linux), with the kernel's queue and stored limit where the OS exposes them (Linux sock_diag) |
 //! | `unix_listeners() -> Result<Vec<UnixListenerEntry>, ListenerViewError>` | every Unix-domain stream or seqpacket listener, where the OS lists them (Linux unix_diag) |
+//! | `listener_full(&ListenerEntry) -> Option<bool>` | whether a listed listener's queue is full by the kernel's own test (`queue_full` on the counts as that kernel keeps them); `None` where the OS shows no queue |
+//! | `listener_view() -> ListenerView` | which interface the listener list comes from and what it exposes (queue, limit, SYN queue, owners) |
+//! | `socket_owners() -> SocketOwners` | the processes holding each socket, by inode, as far as this process may look (Linux `/proc/<pid>/fd`; empty and `supported: false` elsewhere) |
+//! | `process_name(pid) -> Option<String>` | a process's short name, where this process may read it |
+//! | `overflow_counters() -> Result<OverflowCounters, ListenerViewError>` | the system's (Linux: the namespace's) counters of connections a full listener refused, by the OS's own names |
 //! | `ADMISSION_GRACE`, `PENDING_DEADLINE`, `LATE_WINDOW` | the least a pending connect waits once the kernel view shows a full queue, how long a connect must stay pending (past the first SYN retransmission) to count as unanswered without that view, and how long to watch it after a slot frees; the harness stretches each by the handshake times it sees; each module says why |
 //!
 //! Linux, macOS, FreeBSD and Windows are supported; other Unix systems get the portable Unix
@@ -164,12 +169,59 @@ compile_error!("backlog-probe supports Unix and Windows targets only");
 #[cfg(target_os = "linux")]
 mod sock_diag;
 #[cfg(target_os = "linux")]
-pub use sock_diag::{tcp_listeners, unix_listeners};
+pub use sock_diag::{listener_full, listener_view, tcp_listeners, unix_listeners};
+#[cfg(target_os = "linux")]
+mod proc_owners;
+#[cfg(target_os = "linux")]
+pub use proc_owners::{overflow_counters, process_name, socket_owners};
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+mod macos_listeners;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub use macos_listeners::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
+
+#[cfg(target_os = "freebsd")]
+mod freebsd_listeners;
+#[cfg(target_os = "freebsd")]
+pub use freebsd_listeners::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
+
+#[cfg(windows)]
+mod windows_listeners;
+#[cfg(windows)]
+pub use windows_listeners::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
+
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    ))
+))]
 mod listeners_unsupported;
-#[cfg(not(target_os = "linux"))]
-pub use listeners_unsupported::{tcp_listeners, unix_listeners};
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    ))
+))]
+pub use listeners_unsupported::{
+    listener_full, listener_view, overflow_counters, process_name, socket_owners, tcp_listeners,
+    unix_listeners,
+};
 
 #[cfg(test)]
 mod tests;
@@ -212,6 +264,53 @@ pub struct UnixListenerEntry {
     pub uid: Option<u32>,
     /// The socket's inode (`socket:[INODE]`).
     pub inode: Option<u64>,
+}
+
+/// What this OS's listener list is read from and what it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerView {
+    /// The kernel interface.
+    pub source: &'static str,
+    /// The accept-queue length is exposed.
+    pub queue: bool,
+    /// The stored limit is exposed.
+    pub limit: bool,
+    /// The SYN-queue length is exposed per listener.
+    pub syn_queue: bool,
+    /// What the SYN-queue column means here, or why it is empty.
+    pub syn_queue_note: &'static str,
+    /// How owners are found and what hides them.
+    pub owners: &'static str,
+}
+
+/// A process that holds a socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    /// Its process id.
+    pub pid: u32,
+    /// Its short name (Linux `/proc/<pid>/comm`), where readable.
+    pub name: Option<String>,
+}
+
+/// Who holds which socket, as far as this process may look.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketOwners {
+    /// The holders of each socket inode.
+    pub by_inode: std::collections::HashMap<u64, Vec<ProcessRef>>,
+    /// Processes whose descriptors could not be read (another user's, without root): their
+    /// sockets are not visible here.
+    pub unreadable_processes: usize,
+    /// Whether this OS's owners can be found this way at all.
+    pub supported: bool,
+}
+
+/// Counters of connections refused at full listeners, as the OS names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverflowCounters {
+    /// Where they come from (`/proc/net/netstat TcpExt`, `net.inet.tcp.stats`).
+    pub source: &'static str,
+    /// Each counter by its OS name, in a fixed order.
+    pub values: Vec<(String, u64)>,
 }
 
 /// Why the OS's listener list could not be read: never an empty list that looks like "no

@@ -26,7 +26,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::{ListenerEntry, ListenerViewError, UnixListenerEntry};
+use super::{ListenerEntry, ListenerView, ListenerViewError, UnixListenerEntry};
+
+/// sock_diag exposes the accept queue and the stored limit, not the SYN queue.
+pub fn listener_view() -> ListenerView {
+    ListenerView {
+        source: "sock_diag netlink (inet_diag: idiag_rqueue = sk_ack_backlog, idiag_wqueue = sk_max_ack_backlog), as ss -lnt reads it",
+        queue: true,
+        limit: true,
+        syn_queue: false,
+        syn_queue_note: "Linux's sock_diag does not report a listener's SYN queue (half-open connections, inet_csk_reqsk_queue_len()); the column stays empty rather than show a guess. Its overflow shows in the TCPReqQFullDrop and TCPReqQFullDoCookies counters (--watch)",
+        owners: "/proc/<pid>/fd links (socket:[inode]), as ss -p reads them: another user's processes need root (or CAP_SYS_PTRACE), and a process in another PID namespace is out of sight",
+    }
+}
 
 /// `SOCK_DIAG_BY_FAMILY` (include/uapi/linux/sock_diag.h).
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -61,6 +73,15 @@ const DUMP_ATTEMPTS: usize = 3;
 /// Receive buffer: netlink dumps come in datagrams of at most 32 KiB (net/netlink/af_netlink.c
 /// `netlink_dump()`), so 64 KiB never truncates one.
 const RECV_BUFFER: usize = 64 * 1024;
+
+/// Linux's own full test, [`super::queue_full`] on `sk_ack_backlog` and `sk_max_ack_backlog`.
+pub fn listener_full(entry: &ListenerEntry) -> Option<bool> {
+    super::queue_full(&super::KernelQueue {
+        queued: entry.queue?,
+        limit: entry.limit?,
+        incomplete: None,
+    })
+}
 
 /// Every TCP listener of this network namespace, IPv4 first, then IPv6.
 pub fn tcp_listeners() -> Result<Vec<ListenerEntry>, ListenerViewError> {
@@ -653,5 +674,26 @@ mod tests {
             .find(|entry| entry.path.as_deref() == Some(name))
             .expect("our listener is listed");
         assert_eq!((ours.queue, ours.limit), (Some(1), Some(3)));
+    }
+
+    /// A failed call prints as one line with the call and the errno by name.
+    #[test]
+    fn errors_name_the_call_and_the_errno() {
+        let error = ListenerViewError::Call {
+            call: "sendto(NETLINK_SOCK_DIAG)",
+            code: libc::EACCES,
+        };
+        assert_eq!(
+            error.to_string(),
+            "sendto(NETLINK_SOCK_DIAG) failed: EACCES (13)"
+        );
+        let late = ListenerViewError::Timeout {
+            call: "recv(NETLINK_SOCK_DIAG)",
+            after: DUMP_DEADLINE,
+        };
+        assert_eq!(
+            late.to_string(),
+            "recv(NETLINK_SOCK_DIAG) gave no answer within 5000 ms"
+        );
     }
 }

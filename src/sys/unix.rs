@@ -299,3 +299,50 @@ pub fn parent_pid() -> Option<u32> {
     // SAFETY: getppid has no preconditions and cannot fail.
     u32::try_from(unsafe { libc::getppid() }).ok()
 }
+
+/// `sysctlbyname(3)` for a structure or list of any size: ask for the size, then read into a
+/// buffer a quarter larger (the list may grow in between), and again while it reports ENOMEM.
+/// `Err` is the raw errno.
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+pub(super) fn sysctl_bytes(name: &str) -> Result<Vec<u8>, i32> {
+    let cname = std::ffi::CString::new(name).map_err(|_| libc::EINVAL)?;
+    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(-1);
+    for _ in 0..8 {
+        let mut len = 0usize;
+        // SAFETY: a size query: no buffer, the length is written.
+        let rc = unsafe {
+            libc::sysctlbyname(
+                cname.as_ptr(),
+                std::ptr::null_mut(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc == -1 {
+            return Err(errno());
+        }
+        let mut buffer = vec![0u8; len + len / 4 + 64];
+        let mut got = buffer.len();
+        // SAFETY: the buffer is valid for `got` bytes.
+        let rc = unsafe {
+            libc::sysctlbyname(
+                cname.as_ptr(),
+                buffer.as_mut_ptr().cast(),
+                &mut got,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc == -1 {
+            let code = errno();
+            if code == libc::ENOMEM {
+                continue;
+            }
+            return Err(code);
+        }
+        buffer.truncate(got);
+        return Ok(buffer);
+    }
+    Err(libc::ENOMEM)
+}
