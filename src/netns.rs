@@ -26,8 +26,6 @@
 //! gets a namespace of its own, so its deltas are that case's alone. `tests/worlds.rs` does
 //! exactly that.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::os_error::OsError;
@@ -111,13 +109,54 @@ pub struct World {
     pub counters: Option<CounterDelta>,
 }
 
-/// Why a world could not be made: each is a one-line usage error (exit 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorldError(pub String);
+/// Why a world could not be made. Each displays as one line, a usage error for the CLI (exit
+/// 2); a caller may branch on the case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorldError {
+    /// No private network namespace could be made.
+    #[error("{}", namespace_message(.0))]
+    Namespace(NamespaceError),
+    /// A knob could not be set in it.
+    #[error("{}", sysctl_message(.key, *.value, .error))]
+    Sysctl {
+        /// The knob (`net.core.somaxconn`).
+        key: String,
+        /// The value asked for.
+        value: i64,
+        /// Why it was not set.
+        error: SysctlError,
+    },
+}
 
-impl fmt::Display for WorldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+fn namespace_message(error: &NamespaceError) -> String {
+    match error {
+        NamespaceError::Unsupported => "--sysctl needs Linux network namespaces".to_string(),
+        NamespaceError::NotPermitted(code) => format!(
+            "--sysctl needs root (CAP_SYS_ADMIN) to create a network namespace: unshare failed with {}",
+            OsError::from_code(*code)
+        ),
+        NamespaceError::Failed { step, code } => format!(
+            "cannot set up the network namespace: {step} failed with {}",
+            OsError::from_code(*code)
+        ),
+    }
+}
+
+fn sysctl_message(key: &str, value: i64, error: &SysctlError) -> String {
+    match error {
+        SysctlError::Unsupported => "--sysctl needs Linux network namespaces".to_string(),
+        SysctlError::Unknown => format!(
+            "unknown sysctl {key}: no /proc/sys entry in a fresh network namespace (not a per-namespace knob?)"
+        ),
+        SysctlError::ReadOnly => format!("sysctl {key} is read-only"),
+        SysctlError::NotInteger(current) => {
+            format!("sysctl {key} does not hold a single integer (it reads '{current}')")
+        }
+        SysctlError::Rejected(code) => format!(
+            "the kernel refused {key}={value} ({}); the value is out of its range?",
+            OsError::from_code(*code)
+        ),
     }
 }
 
@@ -126,39 +165,16 @@ impl World {
     /// other thread is spawned: the namespace belongs to the calling thread and the threads it
     /// spawns afterwards.
     pub fn enter(requests: &[SysctlRequest]) -> Result<World, WorldError> {
-        sys::enter_network_namespace().map_err(|e| {
-            WorldError(match e {
-                NamespaceError::Unsupported => "--sysctl needs Linux network namespaces".to_string(),
-                NamespaceError::NotPermitted(code) => format!(
-                    "--sysctl needs root (CAP_SYS_ADMIN) to create a network namespace: unshare failed with {}",
-                    OsError::from_code(code)
-                ),
-                NamespaceError::Failed { step, code } => format!(
-                    "cannot set up the network namespace: {step} failed with {}",
-                    OsError::from_code(code)
-                ),
-            })
-        })?;
+        sys::enter_network_namespace().map_err(WorldError::Namespace)?;
         let mut sysctls = Vec::new();
         for request in requests {
             let key = &request.key;
-            let read_back = sys::set_sysctl(key, request.value).map_err(|e| {
-                WorldError(match e {
-                    SysctlError::Unsupported => "--sysctl needs Linux network namespaces".to_string(),
-                    SysctlError::Unknown => format!(
-                        "unknown sysctl {key}: no /proc/sys entry in a fresh network namespace (not a per-namespace knob?)"
-                    ),
-                    SysctlError::ReadOnly => format!("sysctl {key} is read-only"),
-                    SysctlError::NotInteger(current) => {
-                        format!("sysctl {key} does not hold a single integer (it reads '{current}')")
-                    }
-                    SysctlError::Rejected(code) => format!(
-                        "the kernel refused {key}={} ({}); the value is out of its range?",
-                        request.value,
-                        OsError::from_code(code)
-                    ),
-                })
-            })?;
+            let read_back =
+                sys::set_sysctl(key, request.value).map_err(|error| WorldError::Sysctl {
+                    key: key.clone(),
+                    value: request.value,
+                    error,
+                })?;
             sysctls.push(SysctlSetting {
                 key: key.clone(),
                 requested: request.value,

@@ -92,17 +92,20 @@ impl Backlog {
     }
 }
 
-/// Why a backlog word could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BacklogParseError(pub String);
-
-impl fmt::Display for BacklogParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a backlog word could not be read; each displays as one line for the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BacklogParseError {
+    /// Nothing between two commas.
+    #[error("empty backlog value")]
+    Empty,
+    /// An integer that is not an `i32`.
+    #[error("backlog {0} is outside i32 ({min}..={max})", min = i32::MIN, max = i32::MAX)]
+    OutOfRange(i64),
+    /// Neither an integer nor a backlog word.
+    #[error("'{0}' is not a backlog: use an integer, somaxconn, i32::min or i32::max")]
+    NotABacklog(String),
 }
-
-impl std::error::Error for BacklogParseError {}
 
 impl FromStr for Backlog {
     type Err = BacklogParseError;
@@ -115,21 +118,14 @@ impl FromStr for Backlog {
             "somaxconn" => return Ok(Backlog::Somaxconn),
             "i32::min" | "min" => return Ok(Backlog::Value(i32::MIN)),
             "i32::max" | "max" => return Ok(Backlog::Value(i32::MAX)),
-            "" => return Err(BacklogParseError("empty backlog value".into())),
+            "" => return Err(BacklogParseError::Empty),
             _ => {}
         }
         match word.parse::<i64>() {
-            Ok(v) => i32::try_from(v).map(Backlog::Value).map_err(|_| {
-                BacklogParseError(format!(
-                    "backlog {v} is outside i32 ({}..={})",
-                    i32::MIN,
-                    i32::MAX
-                ))
-            }),
-            Err(_) => Err(BacklogParseError(format!(
-                "'{}' is not a backlog: use an integer, somaxconn, i32::min or i32::max",
-                text.trim()
-            ))),
+            Ok(v) => i32::try_from(v)
+                .map(Backlog::Value)
+                .map_err(|_| BacklogParseError::OutOfRange(v)),
+            Err(_) => Err(BacklogParseError::NotABacklog(text.trim().to_string())),
         }
     }
 }
@@ -260,20 +256,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn bad_backlogs_are_rejected_with_a_reason() {
-        for text in [
-            "",
-            "five",
-            "2147483648",
-            "-2147483649",
-            "1.5",
-            "0x10",
-            "--1",
-        ] {
-            let err = text.parse::<Backlog>().unwrap_err();
-            assert!(!err.0.is_empty(), "{text}");
-        }
+    #[rstest::rstest]
+    #[case("", BacklogParseError::Empty)]
+    #[case("five", BacklogParseError::NotABacklog("five".into()))]
+    #[case("2147483648", BacklogParseError::OutOfRange(2_147_483_648))]
+    #[case("-2147483649", BacklogParseError::OutOfRange(-2_147_483_649))]
+    #[case("1.5", BacklogParseError::NotABacklog("1.5".into()))]
+    #[case("0x10", BacklogParseError::NotABacklog("0x10".into()))]
+    #[case("--1", BacklogParseError::NotABacklog("--1".into()))]
+    fn bad_backlogs_are_rejected_with_a_reason(#[case] text: &str, #[case] why: BacklogParseError) {
+        let err = text.parse::<Backlog>().unwrap_err();
+        assert_eq!(err, why, "{text}");
+        let line = err.to_string();
+        assert!(!line.is_empty() && !line.contains('\n'), "{line}");
     }
 
     #[test]

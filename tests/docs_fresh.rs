@@ -10,28 +10,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh, empty directory under the system temp dir, removed again on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "backlog-probe-{tag}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The file's text with line endings normalised: a checkout with `core.autocrlf` (the Windows
 /// default) must not count as stale.
 fn read(path: &Path) -> String {
@@ -42,9 +20,9 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn committed_docs_are_fresh() {
-    let out = TempDir::new("docs-fresh");
-    let written =
-        docs_gen::regenerate(&repo().join("docs/data"), &out.0).expect("docs/data holds reports");
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let written = docs_gen::regenerate(&repo().join("docs/data"), out.path())
+        .expect("docs/data holds reports");
     assert_eq!(written.len(), 3);
     for path in written {
         let name = path.file_name().expect("a file name");
@@ -72,8 +50,13 @@ fn the_docs_subcommand_names_the_generator() {
 
 #[test]
 fn a_missing_report_directory_is_an_error_naming_it() {
-    let out = TempDir::new("docs-missing");
-    let error = docs_gen::regenerate(&out.0.join("nowhere"), &out.0).expect_err("no directory");
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let error =
+        docs_gen::regenerate(&out.path().join("nowhere"), out.path()).expect_err("no directory");
+    assert!(
+        matches!(error, docs_gen::DocsError::ReportDirectory { .. }),
+        "{error:?}"
+    );
     assert!(
         error
             .to_string()

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use backlog_probe::report::read::DEFAULT_MAX_INPUT_BYTES;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -54,6 +56,17 @@ fn docs(data: &Path, out: &Path) -> Command {
         .args(["--out", &out.to_string_lossy()])
         .env("RUST_BACKTRACE", "1");
     command
+}
+
+/// What `docs-gen --reports data --out out --max-input-bytes max` does, in-process: for the
+/// tests that run on every OS (the Windows build's tests run under Wine too, where no cargo can
+/// build the command); the command's exit status and its one line are docs-gen's own tests.
+fn docs_fails_with(data: &Path, out: &Path, max: u64, expected: &str) -> docs_gen::DocsError {
+    let error = docs_gen::regenerate_bounded(data, out, max).expect_err("docs-gen fails");
+    let line = error.to_string();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.contains(expected), "{line}");
+    error
 }
 
 #[cfg(unix)]
@@ -109,13 +122,13 @@ fn the_input_limit_is_named_and_can_be_raised() {
 
     let data = data_dir();
     let out_dir = tempfile::tempdir().expect("temp dir");
-    let mut command = docs(data.path(), out_dir.path());
-    command.args(["--max-input-bytes", "1000"]);
-    fails_with(
-        command,
-        Duration::from_secs(10),
+    let error = docs_fails_with(
+        data.path(),
+        out_dir.path(),
+        1000,
         "more than the input limit of 1000 bytes",
     );
+    assert!(matches!(error, docs_gen::DocsError::Input(_)), "{error:?}");
 }
 
 /// A file that is not UTF-8 or not JSON gets a real reason, not `os error -1`.
@@ -172,9 +185,10 @@ fn docs_rejects_unknown_schema_versions_like_merge() {
         value["schema_version"] = 999.into();
         fs::write(data.path().join(name), value.to_string()).expect("write");
         let out_dir = tempfile::tempdir().expect("temp dir");
-        fails_with(
-            docs(data.path(), out_dir.path()),
-            Duration::from_secs(10),
+        docs_fails_with(
+            data.path(),
+            out_dir.path(),
+            DEFAULT_MAX_INPUT_BYTES,
             "schema_version 999 is not the supported 1",
         );
         if source.starts_with("report") {
@@ -236,9 +250,16 @@ fn docs_replaces_its_pages_all_or_none() {
     fs::write(out_dir.path().join("queue-length.svg"), "old svg").expect("write");
     fs::create_dir(out_dir.path().join("answers.md")).expect("mkdir");
     let before = listing(out_dir.path());
-    let out = common::bounded(docs(data.path(), out_dir.path()), Duration::from_secs(30));
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("nothing replaced"), "{}", out.stderr);
+    let error = docs_fails_with(
+        data.path(),
+        out_dir.path(),
+        DEFAULT_MAX_INPUT_BYTES,
+        "nothing replaced",
+    );
+    assert!(
+        matches!(error, docs_gen::DocsError::TargetIsDirectory { .. }),
+        "{error:?}"
+    );
     assert_eq!(
         fs::read_to_string(out_dir.path().join("results.md")).expect("read"),
         "old results"

@@ -8,33 +8,26 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::agreement::Agreement;
 use super::cells::{first_client_error, listen_text, queue_text};
-use super::stack_results::{self, case_of, kernels_row_anchor};
-use super::stacks::{SourcedStack, WORLD_ORDER};
-use super::{Corpus, Figure, SourcedReport, default_backlogs};
-use backlog_probe::classify::extras::queue_was_full;
+use super::stacks::{
+    self, DEFAULT_WORLD, SourcedStack, WORLD_ORDER, case_of, kernels_row_anchor, world_report,
+};
+use super::{Corpus, Figure, Link, SourcedReport, default_backlogs};
+use backlog_probe::classify::extras::{RelistenOutcome, queue_was_full, relisten_outcome};
 use backlog_probe::classify::tcp::LateKind;
 use backlog_probe::export::text::seconds;
 use backlog_probe::observation::FailedAt;
-use backlog_probe::observation::extras::{FillResult, FillStop, LocalType, RelistenCase};
+use backlog_probe::observation::extras::{FillResult, FillStop, LocalType};
 use backlog_probe::plan::{Backlog, Family};
-use backlog_probe::predict::OsFamily;
 use backlog_probe::predict::runtimes::{Passes, RUNTIMES, Runtime, model_of, passed};
+use backlog_probe::predict::{OsFamily, relisten};
 
 const LINUX: OsFamily = OsFamily::Linux;
 const GVISOR: OsFamily = OsFamily::Gvisor;
 
 /// Backlogs other than the defaults whose figure the page quotes (`figures.windows["-100000"]`).
 const OTHER_BACKLOGS: [i32; 1] = [-100_000];
-
-/// A link into `results.md`: its text and the row's anchor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Link {
-    /// What the link says.
-    pub text: String,
-    /// The anchor in `results.md`, without `#`.
-    pub anchor: String,
-}
 
 /// Everything `templates/answers.md` shows.
 #[derive(Debug, Serialize)]
@@ -318,6 +311,8 @@ pub struct RelistenAnswer {
     pub rows: Vec<RelistenRow>,
     /// `applied` (every case shows the second backlog), `stayed` (the first), or none.
     pub verdict: Option<&'static str>,
+    /// What the OS's source or documentation says ([`backlog_probe::predict::relisten`]).
+    pub source: &'static str,
 }
 
 /// One measured re-listen case.
@@ -416,25 +411,12 @@ fn agreement(corpus: &Corpus<'_>) -> Vec<OsAgreement> {
                 .measured(os)
                 .into_iter()
                 .map(|sourced| {
-                    let env = &sourced.report.environment;
-                    let mut compared = 0;
-                    let mut contradicting = Vec::new();
-                    for case in &sourced.report.cases {
-                        match backlog_probe::predict::for_case(env, case).and_then(|p| p.agrees) {
-                            Some(true) => compared += 1,
-                            Some(false) => {
-                                compared += 1;
-                                let anchor = sourced.anchor(case);
-                                contradicting.push(Link {
-                                    text: anchor.clone(),
-                                    anchor,
-                                });
-                            }
-                            None => {}
-                        }
-                    }
+                    let Agreement {
+                        compared,
+                        contradicting,
+                    } = Agreement::of_report(sourced);
                     ReportAgreement {
-                        summary: env.summary(),
+                        summary: sourced.report.environment.summary(),
                         compared,
                         contradicting,
                     }
@@ -447,53 +429,32 @@ fn agreement(corpus: &Corpus<'_>) -> Vec<OsAgreement> {
 fn stacks_agreement(corpus: &Corpus<'_>) -> Vec<StackAgreement> {
     let mut lines = Vec::new();
     for stack in corpus.kernels().into_iter().chain(corpus.gvisors()) {
-        let mut compared = 0;
-        let mut contradicting = Vec::new();
+        let mut agreement = Agreement::default();
         let mut files = 0;
         for (_, sourced) in stack.reports() {
             files += 1;
-            for case in &sourced.report.cases {
-                match stack_results::agrees(sourced, case) {
-                    Some(true) => compared += 1,
-                    Some(false) => {
-                        compared += 1;
-                        let anchor = sourced.anchor(case);
-                        contradicting.push(Link {
-                            text: anchor.clone(),
-                            anchor,
-                        });
-                    }
-                    None => {}
-                }
-            }
+            agreement.add_report(sourced);
         }
         for (run, sourced) in stack.repeats.iter().enumerate() {
             files += 1;
             for case in &sourced.report.cases {
-                match stack_results::agrees(sourced, case) {
-                    Some(true) => compared += 1,
-                    Some(false) => {
-                        compared += 1;
-                        contradicting.push(Link {
-                            text: format!("{} {}, run {}", case.family, case.label, run + 2),
-                            anchor: format!(
-                                "{}-runs-{}",
-                                super::slug(stack.file_key()),
-                                super::slug(&case.name)
-                            ),
-                        });
-                    }
-                    None => {}
-                }
+                agreement.count(sourced, case, || Link {
+                    text: format!("{} {}, run {}", case.family, case.label, run + 2),
+                    anchor: format!(
+                        "{}-runs-{}",
+                        super::slug(stack.file_key()),
+                        super::slug(&case.name)
+                    ),
+                });
             }
         }
         lines.push(StackAgreement {
             label: stack.label(),
             gvisor: stack.family() == GVISOR,
             anchor: stack.anchor(),
-            compared,
+            compared: agreement.compared,
             files,
-            contradicting,
+            contradicting: agreement.contradicting,
         });
     }
     lines
@@ -704,37 +665,6 @@ fn unix(corpus: &Corpus<'_>, os: OsFamily) -> Option<UnixAnswer> {
     })
 }
 
-/// Which backlog a re-listen case shows the kernel kept: the kernel's view where there is
-/// one, else the queue against what each backlog gives on this OS.
-fn relisten_kept(corpus: &Corpus<'_>, os: OsFamily, case: &RelistenCase) -> Option<bool> {
-    if case.first_backlog == case.second_backlog || !case.second_listen.as_ref()?.ok {
-        return None;
-    }
-    // gVisor's TCP_INFO reads 0/0: no view of the queue.
-    if let Some(view) = case.kernel_queue.filter(|_| os != GVISOR) {
-        let limit = i64::from(view.limit);
-        if limit == i64::from(case.second_backlog) {
-            return Some(false);
-        }
-        if limit == i64::from(case.first_backlog) {
-            return Some(true);
-        }
-        return None;
-    }
-    let fill = case.fill.as_ref().filter(|f| queue_was_full(f.stop))?;
-    let first = corpus.figure(os, case.first_backlog).value;
-    let second = corpus.figure(os, case.second_backlog).value;
-    if first == second {
-        None
-    } else if second == Some(fill.queue_length) {
-        Some(false)
-    } else if first == Some(fill.queue_length) {
-        Some(true)
-    } else {
-        None
-    }
-}
-
 /// The re-listen answer of one OS: the measured rows with links.
 fn relisten(corpus: &Corpus<'_>, os: OsFamily) -> RelistenAnswer {
     let mut rows = Vec::new();
@@ -754,14 +684,20 @@ fn relisten(corpus: &Corpus<'_>, os: OsFamily) -> RelistenAnswer {
                     .as_ref()
                     .map_or_else(|| "-".to_string(), queue_text),
             });
-            kept.push(relisten_kept(corpus, os, case));
+            // gVisor's TCP_INFO reads 0/0: no view of the queue.
+            kept.push(relisten_outcome(
+                case,
+                os != GVISOR,
+                corpus.figure(os, case.first_backlog).value,
+                corpus.figure(os, case.second_backlog).value,
+            ));
         }
     }
     let verdict = if rows.is_empty() {
         None
-    } else if kept.iter().all(|k| *k == Some(false)) {
+    } else if kept.iter().all(|k| *k == RelistenOutcome::SecondApplied) {
         Some("applied")
-    } else if kept.iter().all(|k| *k == Some(true)) {
+    } else if kept.iter().all(|k| *k == RelistenOutcome::FirstKept) {
         Some("stayed")
     } else {
         None
@@ -771,6 +707,7 @@ fn relisten(corpus: &Corpus<'_>, os: OsFamily) -> RelistenAnswer {
         name: os.display_name(),
         rows,
         verdict,
+        source: relisten::rule(os).source,
     }
 }
 
@@ -821,7 +758,7 @@ fn linux_kernel_view(corpus: &Corpus<'_>) -> Option<KernelView> {
 fn kernel_case(corpus: &Corpus<'_>, world: &str, suffix: &str) -> KernelCase {
     let mut groups: Vec<KernelGroup> = Vec::new();
     for kernel in corpus.kernels() {
-        let Some(sourced) = stack_results::world_report(kernel, world) else {
+        let Some(sourced) = world_report(kernel, world) else {
             continue;
         };
         let Some(case) = case_of(sourced, Family::Ipv4, suffix)
@@ -854,7 +791,7 @@ fn kernel_case(corpus: &Corpus<'_>, world: &str, suffix: &str) -> KernelCase {
 /// suffix (the default backlogs', any other measured), on every kernel.
 fn kernel_cases(corpus: &Corpus<'_>) -> BTreeMap<String, BTreeMap<String, KernelCase>> {
     let kernels = corpus.kernels();
-    let mut worlds: Vec<String> = [stack_results::DEFAULT_WORLD]
+    let mut worlds: Vec<String> = [DEFAULT_WORLD]
         .into_iter()
         .chain(WORLD_ORDER)
         .map(str::to_string)
@@ -865,12 +802,12 @@ fn kernel_cases(corpus: &Corpus<'_>) -> BTreeMap<String, BTreeMap<String, Kernel
         .collect();
     for kernel in &kernels {
         for (world, sourced) in kernel.reports() {
-            let world = world.unwrap_or(stack_results::DEFAULT_WORLD).to_string();
+            let world = world.unwrap_or(DEFAULT_WORLD).to_string();
             if !worlds.contains(&world) {
                 worlds.push(world);
             }
             for case in &sourced.report.cases {
-                let suffix = stack_results::suffix(case).to_string();
+                let suffix = stacks::suffix(case).to_string();
                 if !suffixes.contains(&suffix) {
                     suffixes.push(suffix);
                 }

@@ -123,8 +123,12 @@ fn status_text(runtime: &RuntimeDefault) -> String {
     text
 }
 
-fn fill_or_dash(fill: Option<&FillResult>, text: fn(&FillResult) -> String) -> String {
-    fill.map_or_else(|| "-".to_string(), text)
+/// A fill's queue and how it ended, `-` for each where there was no fill.
+fn fill_cells(fill: Option<&FillResult>) -> (String, String) {
+    fill.map_or_else(
+        || ("-".to_string(), "-".to_string()),
+        |fill| (queue_text(fill), overflow_text(fill)),
+    )
 }
 
 /// One extras report's section. `kernel_view` false where the stack's `TCP_INFO` is no view of
@@ -159,48 +163,56 @@ pub(super) fn section(os: OsFamily, sourced: &SourcedExtras, kernel_view: bool) 
         unix: report
             .unix_domain
             .iter()
-            .map(|case| UnixRow {
-                anchor: sourced.unix_anchor(case),
-                socket_type: case.socket_type.as_str(),
-                backlog: case.backlog,
-                listen: listen_text(&case.listen),
-                queue: fill_or_dash(case.fill.as_ref(), queue_text),
-                accepted: case.accepted,
-                kernel_limit: limit(case.kernel_queue.map(|q| q.limit)),
-                overflow: fill_or_dash(case.fill.as_ref(), overflow_text),
+            .map(|case| {
+                let (queue, overflow) = fill_cells(case.fill.as_ref());
+                UnixRow {
+                    anchor: sourced.unix_anchor(case),
+                    socket_type: case.socket_type.as_str(),
+                    backlog: case.backlog,
+                    listen: listen_text(&case.listen),
+                    queue,
+                    accepted: case.accepted,
+                    kernel_limit: limit(case.kernel_queue.map(|q| q.limit)),
+                    overflow,
+                }
             })
             .collect(),
         relisten: report
             .relisten
             .iter()
-            .map(|case| RelistenRow {
-                anchor: sourced.relisten_anchor(case),
-                first_backlog: case.first_backlog,
-                second_backlog: case.second_backlog,
-                second_listen: if case.first_listen.ok {
-                    case.second_listen
-                        .as_ref()
-                        .map_or_else(|| "-".to_string(), listen_text)
-                } else {
-                    format!("first {}", listen_text(&case.first_listen))
-                },
-                kernel_limit: limit(case.kernel_queue.map(|q| q.limit)),
-                queue: fill_or_dash(case.fill.as_ref(), queue_text),
-                accepted: case.accepted,
-                overflow: fill_or_dash(case.fill.as_ref(), overflow_text),
+            .map(|case| {
+                let (queue, overflow) = fill_cells(case.fill.as_ref());
+                let second_listen = match (&case.second_listen, case.first_listen.ok) {
+                    (_, false) => format!("first {}", listen_text(&case.first_listen)),
+                    (Some(second), true) => listen_text(second),
+                    (None, true) => "-".to_string(),
+                };
+                RelistenRow {
+                    anchor: sourced.relisten_anchor(case),
+                    first_backlog: case.first_backlog,
+                    second_backlog: case.second_backlog,
+                    second_listen,
+                    kernel_limit: limit(case.kernel_queue.map(|q| q.limit)),
+                    queue,
+                    accepted: case.accepted,
+                    overflow,
+                }
             })
             .collect(),
         runtimes: report
             .runtime_defaults
             .iter()
-            .map(|runtime| RuntimeRow {
-                anchor: sourced.runtime_anchor(runtime),
-                api: runtime.api.clone(),
-                passed: passed_by(&runtime.api, runtime_os).unwrap_or_else(|| "-".to_string()),
-                status: status_text(runtime),
-                kernel_limit: limit(runtime.kernel_limit),
-                queue: fill_or_dash(runtime.fill.as_ref(), queue_text),
-                overflow: fill_or_dash(runtime.fill.as_ref(), overflow_text),
+            .map(|runtime| {
+                let (queue, overflow) = fill_cells(runtime.fill.as_ref());
+                RuntimeRow {
+                    anchor: sourced.runtime_anchor(runtime),
+                    api: runtime.api.clone(),
+                    passed: passed_by(&runtime.api, runtime_os).unwrap_or_else(|| "-".to_string()),
+                    status: status_text(runtime),
+                    kernel_limit: limit(runtime.kernel_limit),
+                    queue,
+                    overflow,
+                }
             })
             .collect(),
         runtime_versions: report

@@ -27,6 +27,7 @@
 //! The same reports always give byte-identical files, so `tests/docs_fresh.rs` can fail when the
 //! committed `docs/` is stale.
 
+mod agreement;
 mod answers;
 mod cells;
 mod extras;
@@ -37,10 +38,10 @@ mod svg;
 mod tables;
 pub mod template;
 
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use backlog_probe::environment::Environment;
 use backlog_probe::observation::extras::{
     LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
 };
@@ -50,64 +51,70 @@ use backlog_probe::report::extras::ExtrasReport;
 use backlog_probe::report::{CaseReport, Report, read};
 use stacks::SourcedStack;
 
-/// A report and the file it was read from.
+/// A report of some kind and the file it was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcedReport {
+pub struct Sourced<R> {
     /// The file name (`report-linux-x86_64.json`), used in links and anchors.
     pub file_name: String,
     /// The report.
-    pub report: Report,
+    pub report: R,
 }
 
-impl SourcedReport {
-    /// The file name without `report-` and `.json` (`linux-x86_64`): the prefix of its row
-    /// anchors.
+/// A main report (`backlog-probe run --format json`) and its file.
+pub type SourcedReport = Sourced<Report>;
+/// An extras report (`backlog-probe extras --format json`) and its file.
+pub type SourcedExtras = Sourced<ExtrasReport>;
+
+/// A kind of report file: its name's prefix and where the report ran.
+pub trait ReportFile {
+    /// `report-`, `extras-`.
+    const PREFIX: &'static str;
+    /// Where it ran.
+    fn environment(&self) -> &Environment;
+}
+
+impl ReportFile for Report {
+    const PREFIX: &'static str = REPORT_PREFIX;
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+}
+
+impl ReportFile for ExtrasReport {
+    const PREFIX: &'static str = EXTRAS_PREFIX;
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+}
+
+impl<R: ReportFile> Sourced<R> {
+    /// The file name without its prefix and `.json`, as a slug (`linux-x86-64`): the prefix of
+    /// its row anchors (a main report and an extras report of one platform share it; their row
+    /// names differ).
     pub fn key(&self) -> String {
-        file_key(&self.file_name, REPORT_PREFIX)
+        file_key(&self.file_name, R::PREFIX)
     }
 
     /// The OS family this report measures, if the model knows it and the run was native (a run
     /// under an emulator measured the host's TCP, not the target's; one under gVisor measured
     /// gVisor's, which is a stack, not an OS).
     pub fn measured_os(&self) -> Option<OsFamily> {
-        let env = &self.report.environment;
+        let env = self.report.environment();
         if env.emulator.is_some() || env.sandbox.is_some_and(|s| s.has_own_tcp_stack()) {
             return None;
         }
         OsFamily::from_target_os(&env.target_os)
     }
+}
 
+impl SourcedReport {
     /// The anchor of a case's row in `results.md`.
     pub fn anchor(&self, case: &CaseReport) -> String {
         format!("{}-{}", self.key(), slug(&case.name))
     }
 }
 
-/// An extras report (`backlog-probe extras --format json`) and the file it was read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcedExtras {
-    /// The file name (`extras-linux-x86_64.json`), used in links and anchors.
-    pub file_name: String,
-    /// The report.
-    pub report: ExtrasReport,
-}
-
 impl SourcedExtras {
-    /// The file name without `extras-` and `.json` (`linux-x86-64`): the prefix of its row
-    /// anchors, the same as the main report's of the same platform (the row names differ).
-    pub fn key(&self) -> String {
-        file_key(&self.file_name, EXTRAS_PREFIX)
-    }
-
-    /// The OS family this report measures, if the model knows it and the run was native.
-    pub fn measured_os(&self) -> Option<OsFamily> {
-        let env = &self.report.environment;
-        if env.emulator.is_some() || env.sandbox.is_some_and(|s| s.has_own_tcp_stack()) {
-            return None;
-        }
-        OsFamily::from_target_os(&env.target_os)
-    }
-
     /// The anchor of a UDP row (`linux-x86-64-udp-ipv4`).
     pub fn udp_anchor(&self, udp: &UdpListen) -> String {
         format!("{}-udp-{}", self.key(), udp.family)
@@ -157,6 +164,25 @@ fn number_slug(value: i32) -> String {
     }
 }
 
+/// A link into `results.md`: its text and the row's anchor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    /// What the link says.
+    pub text: String,
+    /// The anchor in `results.md`, without `#`.
+    pub anchor: String,
+}
+
+impl Link {
+    /// A link to a row that says its own anchor.
+    pub(crate) fn row(anchor: String) -> Link {
+        Link {
+            text: anchor.clone(),
+            anchor,
+        }
+    }
+}
+
 /// A generated file: its path relative to the output directory, and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocFile {
@@ -166,17 +192,82 @@ pub struct DocFile {
     pub contents: String,
 }
 
-/// Why the docs could not be generated.
-#[derive(Debug)]
-pub struct DocsError(pub String);
-
-impl fmt::Display for DocsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why the docs could not be generated. Each displays as one line (the command prints it after
+/// `docs-gen: error:`); a caller may branch on the case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DocsError {
+    /// The report directory cannot be listed.
+    #[error("cannot read report directory {}: {source}", dir.display())]
+    ReportDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An input cannot be opened as a bounded regular file (its own line names it).
+    #[error(transparent)]
+    Input(read::ReadError),
+    /// An input is not what its name says.
+    #[error("{} is not {what}: {source}", path.display())]
+    NotWhatItSays {
+        /// The file.
+        path: PathBuf,
+        /// `a report`, `an extras report`, `a stack manifest`, ...
+        what: &'static str,
+        /// Why.
+        source: read::ReadError,
+    },
+    /// No `report-*.json` at all.
+    #[error("no report-*.json files in {}", dir.display())]
+    NoReports {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Two files whose names differ only by case or punctuation: their rows would get the same
+    /// anchors, so neither is chosen.
+    #[error("{first} and {second} in {} name the same platform ({key}): rename or remove one", dir.display())]
+    SameKey {
+        /// The directory.
+        dir: PathBuf,
+        /// The first file, by name.
+        first: String,
+        /// The second.
+        second: String,
+        /// The key both give (`linux-x86-64`).
+        key: String,
+    },
+    /// The output directory cannot be made.
+    #[error("cannot create {}: {source}", dir.display())]
+    CreateOutput {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A directory stands where a page goes.
+    #[error("cannot replace {}: it is a directory (nothing replaced)", target.display())]
+    TargetIsDirectory {
+        /// The page's path.
+        target: PathBuf,
+    },
+    /// A page could not be written in full beside its target.
+    #[error("cannot write {}: {source} (nothing replaced)", target.display())]
+    Write {
+        /// The page's path.
+        target: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A page could not replace its target; the pages already replaced were put back.
+    #[error("cannot replace {}: {source} (nothing replaced)", target.display())]
+    Replace {
+        /// The page's path.
+        target: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
-
-impl std::error::Error for DocsError {}
 
 /// Lowercase, with every run of other characters turned into one `-`.
 fn slug(text: &str) -> String {
@@ -451,21 +542,37 @@ pub fn render_with_stacks(
 /// Every `{prefix}*.json` entry in `dir`: its name (lossily decoded, for anchors) and its path
 /// (exactly as the directory has it), sorted by name.
 fn names_in(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, DocsError> {
-    let entries = fs::read_dir(dir).map_err(|e| {
-        DocsError(format!(
-            "cannot read report directory {}: {e}",
-            dir.display()
-        ))
+    let entries = fs::read_dir(dir).map_err(|source| DocsError::ReportDirectory {
+        dir: dir.to_path_buf(),
+        source,
     })?;
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| DocsError(format!("{}: {e}", dir.display())))?;
+        let entry = entry.map_err(|source| DocsError::ReportDirectory {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
         if file_name.starts_with(prefix) && file_name.ends_with(".json") {
             names.push((file_name, entry.path()));
         }
     }
     names.sort();
+    // Names that differ only by case or punctuation give the same anchors: refuse both rather
+    // than let one page mix them up or pick one silently.
+    let mut keys: Vec<(String, &str)> = names
+        .iter()
+        .map(|(name, _)| (file_key(name, prefix), name.as_str()))
+        .collect();
+    keys.sort();
+    if let Some(pair) = keys.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(DocsError::SameKey {
+            dir: dir.to_path_buf(),
+            first: pair[0].1.to_string(),
+            second: pair[1].1.to_string(),
+            key: pair[0].0.clone(),
+        });
+    }
     Ok(names)
 }
 
@@ -476,14 +583,17 @@ fn load_each<T>(
     dir: &Path,
     prefix: &str,
     max_bytes: u64,
-    what: &str,
+    what: &'static str,
     parse: impl Fn(read::InputFile) -> Result<T, read::ReadError>,
 ) -> Result<Vec<(String, T)>, DocsError> {
     let mut loaded = Vec::new();
     for (file_name, path) in names_in(dir, prefix)? {
-        let input = read::open_input(&path, max_bytes).map_err(|e| DocsError(e.0))?;
-        let value = parse(input)
-            .map_err(|e| DocsError(format!("{} is not {what}: {e}", path.display())))?;
+        let input = read::open_input(&path, max_bytes).map_err(DocsError::Input)?;
+        let value = parse(input).map_err(|source| DocsError::NotWhatItSays {
+            path: path.clone(),
+            what,
+            source,
+        })?;
         loaded.push((file_name, value));
     }
     Ok(loaded)
@@ -508,10 +618,9 @@ pub fn load_reports_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedRep
     .map(|(file_name, report)| SourcedReport { file_name, report })
     .collect();
     if reports.is_empty() {
-        return Err(DocsError(format!(
-            "no report-*.json files in {}",
-            dir.display()
-        )));
+        return Err(DocsError::NoReports {
+            dir: dir.to_path_buf(),
+        });
     }
     Ok(reports)
 }
@@ -565,8 +674,10 @@ pub fn regenerate_bounded(
 /// that fails after others succeeded puts those back from the copies kept aside.
 pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBuf>, DocsError> {
     use std::io::Write as _;
-    fs::create_dir_all(out_dir)
-        .map_err(|e| DocsError(format!("cannot create {}: {e}", out_dir.display())))?;
+    fs::create_dir_all(out_dir).map_err(|source| DocsError::CreateOutput {
+        dir: out_dir.to_path_buf(),
+        source,
+    })?;
     let temporary = |name: &str, role: &str| {
         let prefix = format!(".{name}.{role}.");
         let mut builder = tempfile::Builder::new();
@@ -582,16 +693,11 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
         let target = out_dir.join(file.path);
         // A directory where a page goes is never moved aside: refused before anything changes.
         if fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
-            return Err(DocsError(format!(
-                "cannot replace {}: it is a directory (nothing replaced)",
-                target.display()
-            )));
+            return Err(DocsError::TargetIsDirectory { target });
         }
-        let cannot = |e: std::io::Error| {
-            DocsError(format!(
-                "cannot write {}: {e} (nothing replaced)",
-                target.display()
-            ))
+        let cannot = |source: std::io::Error| DocsError::Write {
+            target: target.clone(),
+            source,
         };
         let mut temp = temporary(file.path, "new").map_err(cannot)?;
         temp.write_all(file.contents.as_bytes())
@@ -640,10 +746,7 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
             Ok(kept) => kept,
             Err(e) => {
                 undo(replaced);
-                return Err(DocsError(format!(
-                    "cannot replace {}: {e} (nothing replaced)",
-                    target.display()
-                )));
+                return Err(DocsError::Replace { target, source: e });
             }
         };
         if let Err(e) = temp.persist(&target) {
@@ -654,11 +757,10 @@ pub fn write_all_or_none(out_dir: &Path, files: &[DocFile]) -> Result<Vec<PathBu
                 }
             }
             undo(replaced);
-            return Err(DocsError(format!(
-                "cannot replace {}: {} (nothing replaced)",
-                target.display(),
-                e.error
-            )));
+            return Err(DocsError::Replace {
+                target,
+                source: e.error,
+            });
         }
         replaced.push((target, kept));
     }

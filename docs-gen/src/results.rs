@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::extras::{self, ExtrasSection};
 use super::stack_results::{self, GvisorSection, KernelsSection};
-use super::tables::{CaseTable, case_table, settings};
-use super::{Corpus, SourcedReport, default_backlogs, predicted_anchor};
+use super::tables::{MeasuredReport, measured_report};
+use super::{Corpus, default_backlogs, predicted_anchor};
 use backlog_probe::environment::Environment;
 use backlog_probe::export::text::backlog_text;
 use backlog_probe::predict::{self, OsFamily};
@@ -42,25 +42,6 @@ pub struct OsSection {
     pub predicted: Option<PredictedTable>,
     /// Its native extras reports.
     pub extras: Vec<ExtrasSection>,
-}
-
-/// A measured report and its table.
-#[derive(Debug, Serialize)]
-pub struct MeasuredReport {
-    /// The environment in one line.
-    pub summary: String,
-    /// `report-linux-x86_64.json`.
-    pub file_name: String,
-    /// The tool that wrote it.
-    pub tool: String,
-    /// Its version.
-    pub version: String,
-    /// Connections per case at most.
-    pub cap: u32,
-    /// The recorded settings (`key=value`).
-    pub settings: Vec<String>,
-    /// The cases.
-    pub table: CaseTable,
 }
 
 /// The model's table for an OS without a report.
@@ -108,19 +89,6 @@ pub struct Unplaced {
     pub gvisor: bool,
     /// Its `target_os`, which the model does not know (when neither of the above).
     pub target_os: String,
-}
-
-pub(super) fn measured_report(sourced: &SourcedReport, kernel_view: bool) -> MeasuredReport {
-    let report = &sourced.report;
-    MeasuredReport {
-        summary: report.environment.summary(),
-        file_name: sourced.file_name.clone(),
-        tool: report.tool.name.clone(),
-        version: report.tool.version.clone(),
-        cap: report.settings.cap,
-        settings: settings(&report.environment),
-        table: case_table(sourced, kernel_view),
-    }
 }
 
 fn predicted_table(corpus: &Corpus<'_>, os: OsFamily) -> PredictedTable {

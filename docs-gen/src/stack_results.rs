@@ -5,11 +5,13 @@
 
 use serde::Serialize;
 
+use super::agreement::agrees;
 use super::extras::{self, ExtrasSection};
-use super::results::{MeasuredReport, measured_report};
-use super::stacks::{SourcedStack, WORLD_ORDER};
-use super::tables::{CaseTable, case_table};
-use super::{Corpus, SourcedReport, slug};
+use super::stacks::{
+    DEFAULT_WORLD, SourcedStack, WORLD_ORDER, case_of, kernels_row_anchor, suffix, world_report,
+};
+use super::tables::{CaseTable, MeasuredReport, case_table, measured_report};
+use super::{Corpus, Link, SourcedReport, slug};
 use backlog_probe::classify::tcp::LateKind;
 use backlog_probe::export::text::backlog_text;
 use backlog_probe::export::world_summary;
@@ -17,53 +19,11 @@ use backlog_probe::plan::Family;
 use backlog_probe::predict::{self, Limits, OsFamily};
 use backlog_probe::report::CaseReport;
 
-/// `default`, `syncookies_0`, ...: how a world is named in anchors and placeholders.
-pub(super) const DEFAULT_WORLD: &str = "default";
-
-/// The anchor of a row of the kernels table (`linux-kernels-syncookies-0-backlog-zero`).
-pub(super) fn kernels_row_anchor(world: &str, suffix: &str) -> String {
-    format!("linux-kernels-{}-{}", slug(world), slug(suffix))
-}
-
-/// A case name without its family: `ipv4_backlog_zero` → `backlog_zero`.
-pub(super) fn suffix(case: &CaseReport) -> &str {
-    case.name
-        .split_once('_')
-        .map_or(case.name.as_str(), |(_, rest)| rest)
-}
-
-/// A stack's report for a world (`default` for the default matrix).
-pub(super) fn world_report<'a>(stack: &'a SourcedStack, world: &str) -> Option<&'a SourcedReport> {
-    if world == DEFAULT_WORLD {
-        stack.report.as_ref()
-    } else {
-        stack.world(world)
-    }
-}
-
-/// The case of `family` named `<family>_<suffix>` in a report.
-pub(super) fn case_of<'a>(
-    sourced: &'a SourcedReport,
-    family: Family,
-    suffix: &str,
-) -> Option<&'a CaseReport> {
-    sourced
-        .report
-        .cases
-        .iter()
-        .find(|c| c.family == family && self::suffix(c) == suffix)
-}
-
 /// The model's prediction for a case of a report, and whether the case agrees with it.
 pub(super) fn model_of(sourced: &SourcedReport, case: &CaseReport) -> Option<predict::Prediction> {
     let os = OsFamily::of(&sourced.report.environment)?;
     let limits = Limits::from_environment(&sourced.report.environment);
     Some(predict::predict(os, case.backlog, &limits))
-}
-
-/// Whether a measured case contradicts the model (`Some(false)` when it does).
-pub(super) fn agrees(sourced: &SourcedReport, case: &CaseReport) -> Option<bool> {
-    predict::for_case(&sourced.report.environment, case).and_then(|p| p.agrees)
 }
 
 /// "Linux across kernels".
@@ -74,7 +34,7 @@ pub struct KernelsSection {
     /// The table: a row per world and backlog.
     pub rows: Vec<KernelsRow>,
     /// The cells that contradict the model.
-    pub contradicted: Vec<super::answers::Link>,
+    pub contradicted: Vec<Link>,
     /// The SYN retransmission rows (kernels with a timing).
     pub retransmissions: Vec<RetransmissionRow>,
     /// Each kernel's own section.
@@ -425,10 +385,7 @@ fn model_groups(kernels: &[&SourcedStack], world: &str, suffix: &str) -> Vec<Mod
 }
 
 /// The table's rows: per world, the first kernel's cases of it in their order (IPv4 first).
-fn kernels_rows(
-    kernels: &[&SourcedStack],
-    contradicted: &mut Vec<super::answers::Link>,
-) -> Vec<KernelsRow> {
+fn kernels_rows(kernels: &[&SourcedStack], contradicted: &mut Vec<Link>) -> Vec<KernelsRow> {
     let mut rows = Vec::new();
     for world in worlds_of(kernels) {
         let Some(first) = kernels.iter().find_map(|k| world_report(k, &world)) else {
@@ -447,7 +404,7 @@ fn kernels_rows(
                 let cell = kernel_cell(world_report(kernel, &world), suffix);
                 let contradicts = cell.main.iter().chain(&cell.ipv6).any(|c| c.contradicts);
                 if contradicts {
-                    contradicted.push(super::answers::Link {
+                    contradicted.push(Link {
                         text: format!("{}, {}", kernel.label(), world),
                         anchor: anchor.clone(),
                     });

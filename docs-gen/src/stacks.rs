@@ -5,88 +5,16 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
 use super::{DocsError, SourcedExtras, SourcedReport, load_each, slug};
+use backlog_probe::plan::Family;
 use backlog_probe::predict::kernel::KernelVersion;
 use backlog_probe::predict::{Limits, OsFamily};
+use backlog_probe::report::CaseReport;
 use backlog_probe::report::read::InputFile;
-
-const STACK_PREFIX: &str = "stack-";
-
-/// What the runner recorded about one stack (`stack-<stack>-<arch>.json`): the fields the pages
-/// show. Everything but the name is optional, so an older manifest still reads.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct StackManifest {
-    /// `linux-5.10`, `gvisor-20221219.0`.
-    pub stack: String,
-    /// `x86_64`.
-    #[serde(default)]
-    pub arch: String,
-    /// `linux-qemu` or `gvisor`.
-    #[serde(default)]
-    pub kind: String,
-    /// The runner (`cargo xtask stacks`).
-    #[serde(default)]
-    pub runner: Option<String>,
-    /// The kernel image package (`linux-image-5.10.0-46-cloud-amd64`).
-    #[serde(default)]
-    pub package: Option<String>,
-    /// Its Debian version (`5.10.262-1`).
-    #[serde(default)]
-    pub package_version: Option<String>,
-    /// The archives and suites it came from.
-    #[serde(default)]
-    pub sources: Vec<String>,
-    /// `uname -r` and `uname -v` in the guest.
-    #[serde(default)]
-    pub uname_r: Option<String>,
-    /// `#1 SMP Debian 5.10.262-1 (2026-07-31)`.
-    #[serde(default)]
-    pub uname_v: Option<String>,
-    /// QEMU's accelerator (`tcg`, `kvm`).
-    #[serde(default)]
-    pub accel: Option<String>,
-    /// `runsc --version` (`0.0~20221219.0`, `release-20250106.0`).
-    #[serde(default)]
-    pub runsc_version: Option<String>,
-    /// runsc's platform (`ptrace`).
-    #[serde(default)]
-    pub platform: Option<String>,
-    /// runsc's network (`none`).
-    #[serde(default)]
-    pub network: Option<String>,
-    /// The files the run wrote.
-    #[serde(default)]
-    pub files: Vec<String>,
-    /// What was seen but is no failure (an unsupported world, disagreeing kernel views).
-    #[serde(default)]
-    pub notes: Vec<String>,
-    /// What failed.
-    #[serde(default)]
-    pub problems: Vec<String>,
-    /// gVisor: cases that differed between the runs of the default matrix.
-    #[serde(default)]
-    pub differences_between_runs: Vec<String>,
-    /// The whole stack's wall time.
-    #[serde(default)]
-    pub total_seconds: Option<f64>,
-}
-
-/// The runner's SYN retransmission timing (`retrans-<stack>-<arch>.json`, kernels only).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SynRetransmissions {
-    /// The client (`busybox nc`).
-    pub client: String,
-    /// The kernel counter polled (`TcpExt TCPSynRetrans`).
-    pub counter: String,
-    /// Seconds between polls.
-    pub poll_s: f64,
-    /// Seconds watched.
-    pub window_s: f64,
-    /// Each retransmission, in seconds after the connect.
-    pub times_s: Vec<f64>,
-}
+use stack_files::{
+    MANIFEST_PREFIX, REPEAT_PREFIX, RETRANSMISSIONS_PREFIX, StackFile, WORLD_PREFIX,
+};
+pub use stack_files::{StackManifest, SynRetransmissions};
 
 /// A knob world of a stack: its name in the file (`syncookies_0`) and its report.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,10 +55,7 @@ pub const WORLD_ORDER: [&str; 4] = [
 impl SourcedStack {
     /// `linux-5.10-x86_64`: the manifest's file name without `stack-` and `.json`.
     pub fn file_key(&self) -> &str {
-        self.file_name
-            .strip_prefix(STACK_PREFIX)
-            .and_then(|rest| rest.strip_suffix(".json"))
-            .unwrap_or(&self.file_name)
+        stack_files::manifest_key(&self.file_name).unwrap_or(&self.file_name)
     }
 
     /// The anchor of the stack's section in `results.md` (`stack-linux-5-10-x86-64`).
@@ -221,7 +146,7 @@ fn load_json<T: serde::de::DeserializeOwned>(
     dir: &Path,
     prefix: &str,
     max_bytes: u64,
-    what: &str,
+    what: &'static str,
 ) -> Result<Vec<(String, T)>, DocsError> {
     load_each(dir, prefix, max_bytes, what, |input: InputFile| {
         input.json(what)
@@ -238,31 +163,29 @@ pub fn load(
     extras: &mut Vec<SourcedExtras>,
 ) -> Result<Vec<SourcedStack>, DocsError> {
     let manifests: Vec<(String, StackManifest)> =
-        load_json(dir, STACK_PREFIX, max_bytes, "a stack manifest")?;
+        load_json(dir, MANIFEST_PREFIX, max_bytes, "a stack manifest")?;
     if manifests.is_empty() {
         return Ok(Vec::new());
     }
     let reports_of = |prefix, what| load_each(dir, prefix, max_bytes, what, InputFile::report);
-    let mut worlds = reports_of("world-", "a world report")?;
-    let mut repeats = reports_of("repeat-", "a report")?;
-    let mut retrans: Vec<(String, SynRetransmissions)> =
-        load_json(dir, "retrans-", max_bytes, "a SYN retransmission timing")?;
+    let mut worlds = reports_of(WORLD_PREFIX, "a world report")?;
+    let mut repeats = reports_of(REPEAT_PREFIX, "a report")?;
+    let mut retrans: Vec<(String, SynRetransmissions)> = load_json(
+        dir,
+        RETRANSMISSIONS_PREFIX,
+        max_bytes,
+        "a SYN retransmission timing",
+    )?;
     let mut stacks = Vec::new();
     for (file_name, manifest) in manifests {
-        let key = file_name
-            .strip_prefix(STACK_PREFIX)
-            .and_then(|rest| rest.strip_suffix(".json"))
+        let key = stack_files::manifest_key(&file_name)
             .unwrap_or(&file_name)
             .to_string();
-        let report = take(reports, |r| &r.file_name, &format!("report-{key}.json"));
-        let extras = take(extras, |r| &r.file_name, &format!("extras-{key}.json"));
-        let world_prefix = format!("world-{key}-");
+        let report = take(reports, |r| &r.file_name, &StackFile::Report.name(&key));
+        let extras = take(extras, |r| &r.file_name, &StackFile::Extras.name(&key));
         let mut stack_worlds: Vec<SourcedWorld> = Vec::new();
         worlds.retain(|(name, report)| {
-            let Some(world) = name
-                .strip_prefix(&world_prefix)
-                .and_then(|rest| rest.strip_suffix(".json"))
-            else {
+            let Some(world) = stack_files::world_of(name, &key) else {
                 return true;
             };
             stack_worlds.push(SourcedWorld {
@@ -283,14 +206,9 @@ pub fn load(
                 w.name.clone(),
             )
         });
-        let repeat_prefix = format!("repeat-{key}-");
         let mut stack_repeats: Vec<(u32, SourcedReport)> = Vec::new();
         repeats.retain(|(name, report)| {
-            let Some(run) = name
-                .strip_prefix(&repeat_prefix)
-                .and_then(|rest| rest.strip_suffix(".json"))
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
+            let Some(run) = stack_files::repeat_of(name, &key) else {
                 return true;
             };
             stack_repeats.push((
@@ -303,7 +221,11 @@ pub fn load(
             false
         });
         stack_repeats.sort_by_key(|(run, _)| *run);
-        let retransmissions = take(&mut retrans, |(n, _)| n, &format!("retrans-{key}.json"));
+        let retransmissions = take(
+            &mut retrans,
+            |(n, _)| n,
+            &StackFile::Retransmissions.name(&key),
+        );
         stacks.push(SourcedStack {
             file_name,
             manifest,
@@ -336,4 +258,41 @@ pub fn gvisors(stacks: &[SourcedStack]) -> Vec<&SourcedStack> {
         .iter()
         .filter(|s| s.family() == OsFamily::Gvisor)
         .collect()
+}
+
+/// `default`, `syncookies_0`, ...: how a world is named in anchors and placeholders.
+pub(super) const DEFAULT_WORLD: &str = "default";
+
+/// The anchor of a row of the kernels table (`linux-kernels-syncookies-0-backlog-zero`).
+pub(super) fn kernels_row_anchor(world: &str, suffix: &str) -> String {
+    format!("linux-kernels-{}-{}", slug(world), slug(suffix))
+}
+
+/// A case name without its family: `ipv4_backlog_zero` → `backlog_zero`.
+pub(super) fn suffix(case: &CaseReport) -> &str {
+    case.name
+        .split_once('_')
+        .map_or(case.name.as_str(), |(_, rest)| rest)
+}
+
+/// A stack's report for a world (`default` for the default matrix).
+pub(super) fn world_report<'a>(stack: &'a SourcedStack, world: &str) -> Option<&'a SourcedReport> {
+    if world == DEFAULT_WORLD {
+        stack.report.as_ref()
+    } else {
+        stack.world(world)
+    }
+}
+
+/// The case of `family` named `<family>_<suffix>` in a report.
+pub(super) fn case_of<'a>(
+    sourced: &'a SourcedReport,
+    family: Family,
+    suffix: &str,
+) -> Option<&'a CaseReport> {
+    sourced
+        .report
+        .cases
+        .iter()
+        .find(|c| c.family == family && self::suffix(c) == suffix)
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::SourcedReport;
+use super::agreement::Agreement;
 use super::cells::first_client_error;
 use backlog_probe::environment::Environment;
 use backlog_probe::export::prediction_text;
@@ -50,16 +51,12 @@ pub(super) fn case_table(sourced: &SourcedReport, kernel_view: bool) -> CaseTabl
     let report = &sourced.report;
     let env = &report.environment;
     let mut rows = Vec::new();
-    let mut contradicting = Vec::new();
     for case in &report.cases {
         let anchor = sourced.anchor(case);
         // The model is recomputed from the report's environment, so the page follows the
         // current model even for reports measured before it existed.
         let mut case = case.clone();
         case.prediction = predict::for_case(env, &case);
-        if case.prediction.as_ref().and_then(|p| p.agrees) == Some(false) {
-            contradicting.push(anchor.clone());
-        }
         let kernel_limit = match case.kernel_queue {
             Some(_) if !kernel_view => "n/a".to_string(),
             Some(q) => q.limit.to_string(),
@@ -82,7 +79,11 @@ pub(super) fn case_table(sourced: &SourcedReport, kernel_view: bool) -> CaseTabl
     }
     CaseTable {
         rows,
-        contradicting,
+        contradicting: Agreement::of_report(sourced)
+            .contradicting
+            .into_iter()
+            .map(|link| link.anchor)
+            .collect(),
     }
 }
 
@@ -92,4 +93,36 @@ pub(super) fn settings(env: &Environment) -> Vec<String> {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect()
+}
+
+/// A measured report and its table.
+#[derive(Debug, Serialize)]
+pub struct MeasuredReport {
+    /// The environment in one line.
+    pub summary: String,
+    /// `report-linux-x86_64.json`.
+    pub file_name: String,
+    /// The tool that wrote it.
+    pub tool: String,
+    /// Its version.
+    pub version: String,
+    /// Connections per case at most.
+    pub cap: u32,
+    /// The recorded settings (`key=value`).
+    pub settings: Vec<String>,
+    /// The cases.
+    pub table: CaseTable,
+}
+
+pub(super) fn measured_report(sourced: &SourcedReport, kernel_view: bool) -> MeasuredReport {
+    let report = &sourced.report;
+    MeasuredReport {
+        summary: report.environment.summary(),
+        file_name: sourced.file_name.clone(),
+        tool: report.tool.name.clone(),
+        version: report.tool.version.clone(),
+        cap: report.settings.cap,
+        settings: settings(&report.environment),
+        table: case_table(sourced, kernel_view),
+    }
 }

@@ -304,6 +304,64 @@ fn load_reports_reads_only_report_files() {
     assert!(error.contains("cannot read report directory"), "{error}");
 }
 
+/// `report-linux-x86_64.json` and `report-Linux-X86-64.json` give the same anchors: both are
+/// refused, by name, for every kind of file; a different platform is not.
+#[test]
+fn names_that_differ_only_by_case_or_punctuation_are_refused() {
+    for (first, second, fixture) in [
+        (
+            "report-linux-x86_64.json",
+            "report-Linux-X86-64.json",
+            include_str!("../../tests/fixtures/report-linux.json"),
+        ),
+        (
+            "extras-linux-x86_64.json",
+            "extras-LINUX.x86_64.json",
+            include_str!("../../tests/fixtures/extras-linux.json"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = include_str!("../../tests/fixtures/report-linux.json");
+        fs::write(dir.path().join("report-linux-x86_64.json"), report).unwrap();
+        fs::write(dir.path().join(first), fixture).unwrap();
+        fs::write(dir.path().join("report-linux-aarch64.json"), report).unwrap();
+        assert!(load_reports(dir.path()).is_ok() && load_extras(dir.path()).is_ok());
+        fs::write(dir.path().join(second), fixture).unwrap();
+        let loaded = if first.starts_with("report-") {
+            load_reports(dir.path()).map(|_| ())
+        } else {
+            load_extras(dir.path()).map(|_| ())
+        };
+        match loaded {
+            Err(DocsError::SameKey {
+                first: a,
+                second: b,
+                key,
+                ..
+            }) => {
+                let mut names = [a, b];
+                names.sort();
+                let mut expected = [first.to_string(), second.to_string()];
+                expected.sort();
+                assert_eq!(names, expected);
+                assert_eq!(key, "linux-x86-64");
+            }
+            other => panic!("{first} and {second}: {other:?}"),
+        }
+        let out = tempfile::tempdir().unwrap();
+        let error = regenerate(dir.path(), out.path()).unwrap_err().to_string();
+        assert!(
+            error.contains(second) && error.contains("name the same platform (linux-x86-64)"),
+            "{error}"
+        );
+        assert_eq!(
+            fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+}
+
 #[test]
 fn extras_key_and_anchors_are_stable() {
     let extras = sourced_extras("extras-linux-x86_64.json", extras_fixture());

@@ -238,9 +238,18 @@ mod tests {
                 ClientOutcome::NotOpened,
             ),
         ];
-        for (facts, expected) in table {
-            assert_eq!(classify_client(&facts), expected, "{facts:?}");
-        }
+        // Every row is checked, and every row that fails is named: one does not hide the rest.
+        let failed: Vec<String> = table
+            .iter()
+            .filter(|(facts, expected)| classify_client(facts) != *expected)
+            .map(|(facts, expected)| {
+                format!(
+                    "{facts:?}: {:?}, expected {expected:?}",
+                    classify_client(facts)
+                )
+            })
+            .collect();
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
     }
 
     #[test]

@@ -72,19 +72,24 @@ pub(crate) fn millis(duration: std::time::Duration) -> u64 {
 mod tests {
     use super::*;
 
+    #[rstest::rstest]
+    #[case("ECONNREFUSED", 111, ErrorClass::Refused)]
+    #[case("WSAECONNREFUSED", 10061, ErrorClass::Refused)]
+    #[case("ECONNRESET", 54, ErrorClass::Reset)]
+    #[case("WSAECONNRESET", 10054, ErrorClass::Reset)]
+    #[case("ETIMEDOUT", 110, ErrorClass::TimedOut)]
+    #[case("WSAETIMEDOUT", 10060, ErrorClass::TimedOut)]
+    #[case("EADDRNOTAVAIL", 99, ErrorClass::Other)]
+    fn error_classes_by_name_on_every_os(
+        #[case] name: &str,
+        #[case] code: i32,
+        #[case] class: ErrorClass,
+    ) {
+        assert_eq!(error_class(&OsError::named(name, code)), class, "{name}");
+    }
+
     #[test]
-    fn error_classes_by_name_on_every_os() {
-        for (name, code, class) in [
-            ("ECONNREFUSED", 111, ErrorClass::Refused),
-            ("WSAECONNREFUSED", 10061, ErrorClass::Refused),
-            ("ECONNRESET", 54, ErrorClass::Reset),
-            ("WSAECONNRESET", 10054, ErrorClass::Reset),
-            ("ETIMEDOUT", 110, ErrorClass::TimedOut),
-            ("WSAETIMEDOUT", 10060, ErrorClass::TimedOut),
-            ("EADDRNOTAVAIL", 99, ErrorClass::Other),
-        ] {
-            assert_eq!(error_class(&OsError::named(name, code)), class, "{name}");
-        }
+    fn an_unnamed_error_has_no_class_and_a_missing_family_is_named() {
         let unnamed = OsError {
             name: None,
             code: 111,

@@ -525,17 +525,22 @@ mod tests {
                 None,
             ),
         ];
+        // Every row is checked, and every row that fails is named: one does not hide the rest.
+        let mut failed = Vec::new();
         for (what, setup, fill_end, kind, elapsed) in table {
             let verdict = classify(&observation(setup, fill_end));
-            assert_eq!(verdict.kind, kind, "{what}");
-            assert_eq!(verdict.elapsed_ms, elapsed, "{what}");
             // Only an inconclusive verdict carries a reason, and it always does.
-            assert_eq!(
-                verdict.reason.is_some(),
-                kind == OverflowKind::Inconclusive,
-                "{what}"
-            );
+            let has_reason = kind == OverflowKind::Inconclusive;
+            if (verdict.kind, verdict.elapsed_ms, verdict.reason.is_some())
+                != (kind, elapsed, has_reason)
+            {
+                failed.push(format!(
+                    "{what}: {:?} after {:?} (reason: {:?}), expected {kind:?} after {elapsed:?}",
+                    verdict.kind, verdict.elapsed_ms, verdict.reason
+                ));
+            }
         }
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
     }
 
     #[test]
@@ -657,17 +662,24 @@ mod tests {
                 &["showed room in the queue"],
             ),
         ];
+        // Every row is checked, and every row that fails is named: one does not hide the rest.
+        let mut failed = Vec::new();
         for (what, fill_end, late, accepted, kernel_queue, expected) in table {
             let mut obs = observation(Setup::Listening, fill_end);
             obs.late = late;
             obs.accepted = accepted;
             obs.kernel_queue = kernel_queue;
             let notes = inconsistencies(&obs);
-            assert_eq!(notes.len(), expected.len(), "{what}: {notes:?}");
-            for (note, fragment) in notes.iter().zip(expected) {
-                assert!(note.contains(fragment), "{what}: {note}");
+            let matches = notes.len() == expected.len()
+                && notes
+                    .iter()
+                    .zip(expected)
+                    .all(|(note, fragment)| note.contains(fragment));
+            if !matches {
+                failed.push(format!("{what}: {notes:?}, expected {expected:?}"));
             }
         }
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
         // A case the harness cut short is not judged.
         let mut cut = observation(
             Setup::Listening,
@@ -689,40 +701,29 @@ mod tests {
         );
     }
 
-    #[test]
-    fn late_table() {
-        let table = [
-            (Late::NotWatched, LateKind::NotApplicable, None),
-            (
-                Late::Completed {
-                    after: Duration::from_millis(1003),
-                },
-                LateKind::Completed,
-                Some(1003),
-            ),
-            (
-                Late::StillPending {
-                    watched: Duration::from_millis(3700),
-                },
-                LateKind::Pending,
-                Some(3700),
-            ),
-            (
-                Late::Failed {
-                    error: OsError::named("ECONNRESET", 104),
-                    after: Duration::from_millis(5),
-                },
-                LateKind::Failed,
-                Some(5),
-            ),
-        ];
-        for (late, kind, elapsed) in table {
-            let verdict = late_completion(&late);
-            assert_eq!(
-                (verdict.kind, verdict.elapsed_ms),
-                (kind, elapsed),
-                "{late:?}"
-            );
-        }
+    #[rstest::rstest]
+    #[case::not_watched(Late::NotWatched, LateKind::NotApplicable, None)]
+    #[case::completed(
+        Late::Completed { after: Duration::from_millis(1003) },
+        LateKind::Completed,
+        Some(1003)
+    )]
+    #[case::still_pending(
+        Late::StillPending { watched: Duration::from_millis(3700) },
+        LateKind::Pending,
+        Some(3700)
+    )]
+    #[case::failed(
+        Late::Failed { error: OsError::named("ECONNRESET", 104), after: Duration::from_millis(5) },
+        LateKind::Failed,
+        Some(5)
+    )]
+    fn late_table(#[case] late: Late, #[case] kind: LateKind, #[case] elapsed: Option<u64>) {
+        let verdict = late_completion(&late);
+        assert_eq!(
+            (verdict.kind, verdict.elapsed_ms),
+            (kind, elapsed),
+            "{late:?}"
+        );
     }
 }

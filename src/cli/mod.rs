@@ -129,7 +129,7 @@ fn enter_world(requests: &[SysctlRequest]) -> Result<Option<World>, UsageError> 
     }
     World::enter(requests)
         .map(Some)
-        .map_err(|e| UsageError(e.0))
+        .map_err(|e| UsageError(e.to_string()))
 }
 
 /// Fold clap's multi-line error into one line: the error, then its hints, without the

@@ -26,6 +26,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub mod kernel;
+pub mod relisten;
 pub mod runtimes;
 
 use crate::classify::tcp::OverflowKind;

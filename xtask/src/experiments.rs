@@ -1,6 +1,7 @@
 //! What runs on every stack, and the file each output is written to.
 
 use serde_json::Value;
+use stack_files::StackFile;
 
 /// The backlogs of the knob worlds: below, at and above somaxconn 16 (tests/worlds.rs uses
 /// subsets of these on the host).
@@ -163,13 +164,14 @@ impl Experiment {
     /// The output file for `stack` (`linux-6.1`) on `arch`: `report-linux-6.1-x86_64.json`,
     /// `world-linux-6.1-x86_64-somaxconn_16.json`, `extras-...`, `burst-...`.
     pub fn file_name(&self, stack: &str, arch: &str) -> String {
-        match self.kind {
-            Kind::Report => format!("report-{stack}-{arch}.json"),
-            Kind::World { name, .. } => format!("world-{stack}-{arch}-{name}.json"),
-            Kind::Extras => format!("extras-{stack}-{arch}.json"),
-            Kind::Burst => format!("burst-{stack}-{arch}.json"),
-            Kind::SynRetransmissions => format!("retrans-{stack}-{arch}.json"),
-        }
+        let file = match self.kind {
+            Kind::Report => StackFile::Report,
+            Kind::World { name, .. } => StackFile::World(name),
+            Kind::Extras => StackFile::Extras,
+            Kind::Burst => StackFile::Burst,
+            Kind::SynRetransmissions => StackFile::Retransmissions,
+        };
+        file.name(&stack_files::key(stack, arch))
     }
 
     /// backlog-probe's output as it should be written, or why it is not a usable output:

@@ -15,6 +15,7 @@ use crate::debian::{self, Fetched, KERNELS, Kernel};
 use crate::experiments::{self, Experiment, Kind};
 use crate::guest::{self, Accel, Event, Initramfs};
 use crate::{gvisor, proc};
+use stack_files::{StackFile, StackManifest};
 
 const ABOUT: &str =
     "Measure backlog-probe on other real TCP stacks: Debian kernels under QEMU, and gVisor";
@@ -804,7 +805,7 @@ fn run_gvisor(context: &Context, runs: u32, state: &Path) -> Outcome {
             let file = if run == 1 {
                 experiment.file_name(&name, context.arch)
             } else {
-                format!("repeat-{name}-{}-{run}.json", context.arch)
+                StackFile::Repeat(run).name(&stack_files::key(&name, context.arch))
             };
             record(context, &mut outcome, &mut files, &step, file, result);
         }
@@ -869,7 +870,7 @@ fn compare_runs(runs: &[Value]) -> Vec<String> {
 
 /// `stack-STACK-ARCH.json`: what ran, what was written, the timings and the problems.
 fn write_manifest(context: &Context, outcome: &mut Outcome, what: Value, files: Vec<String>) {
-    let file = format!("stack-{}-{}.json", outcome.name, context.arch);
+    let file = StackFile::Manifest.name(&stack_files::key(&outcome.name, context.arch));
     let seconds: serde_json::Map<String, Value> = outcome
         .steps
         .iter()
@@ -888,6 +889,17 @@ fn write_manifest(context: &Context, outcome: &mut Outcome, what: Value, files: 
     if let (Some(manifest), Some(what)) = (manifest.as_object_mut(), what.as_object()) {
         manifest.extend(what.clone());
     }
+    // Through the type docs-gen reads it with: a field of the wrong type fails here, in the
+    // run, not later in the pages.
+    let manifest = match serde_json::from_value::<StackManifest>(manifest) {
+        Ok(typed) => serde_json::to_value(typed).unwrap_or_default(),
+        Err(e) => {
+            outcome
+                .problems
+                .push(format!("{file} does not fit the manifest type: {e}"));
+            return;
+        }
+    };
     if let Err(e) = fs::write(context.out.join(&file), format!("{manifest:#}\n")) {
         outcome.problems.push(format!("cannot write {file}: {e}"));
     }
