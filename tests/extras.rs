@@ -76,13 +76,14 @@ fn relisten_matches_snapshot() {
 }
 
 /// std's listeners. tokio and Python have their own snapshots: tokio is measured through the
-/// dev-dependency whatever the features, Python only where python3 exists.
+/// dev-dependency whatever the features, Python only where python3 exists; the other runtime
+/// programs are tests/runtimes.rs'.
 #[test]
 fn std_runtime_defaults_match_snapshot() {
     let std_only: Vec<&RuntimeDefault> = report()
         .runtime_defaults
         .iter()
-        .filter(|d| !is_python(d) && !is_tokio(d))
+        .filter(|d| d.runtime.is_none() && !is_tokio(d))
         .collect();
     assert_eq!(std_only.len(), 2);
     snapshot(
@@ -98,7 +99,7 @@ fn python_defaults_match_snapshot() {
         .iter()
         .filter(|d| is_python(d))
         .collect();
-    assert_eq!(python.len(), 2);
+    assert_eq!(python.len(), 3);
     if common::behaviour_not_compared(&report().environment, "extras_runtime_defaults_python") {
         return;
     }
@@ -260,8 +261,9 @@ fn linux_std_defaults() {
 }
 
 /// CPython Modules/socketmodule.c `sock_listen()`: no argument means
-/// `Py_MIN(SOMAXCONN, 128)`, and "We support backlog < 0 ... backlog = 0". On Linux Python
-/// reads its own TCP_INFO, so the stored backlog is exact.
+/// `Py_MIN(SOMAXCONN, 128)`, and "We support backlog < 0 ... backlog = 0"; `socket.SOMAXCONN`
+/// is the C constant (glibc 4096), clamped to somaxconn (net/socket.c). On Linux the listener
+/// listing (sock_diag) shows the stored backlog exactly.
 #[test]
 #[cfg_attr(not(target_os = "linux"), ignore = "Python's TCP_INFO read is Linux's")]
 fn linux_python_defaults() {
@@ -276,6 +278,12 @@ fn linux_python_defaults() {
     };
     assert_eq!(limit("python3 socket.listen()"), Some(128), "{python:?}");
     assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
+    let somaxconn = somaxconn().expect("Linux exposes net.core.somaxconn") as u32;
+    assert_eq!(
+        limit("python3 socket.listen(socket.SOMAXCONN)"),
+        Some(somaxconn.min(4096)),
+        "{python:?}"
+    );
 }
 
 /// The binary's JSON has every documented section.

@@ -20,7 +20,7 @@ use backlog_probe::export::text::seconds;
 use backlog_probe::observation::FailedAt;
 use backlog_probe::observation::extras::{FillResult, FillStop, LocalType};
 use backlog_probe::plan::{Backlog, Family};
-use backlog_probe::predict::runtimes::{Passes, RUNTIMES, Runtime, passed};
+use backlog_probe::predict::runtimes::{Passes, RUNTIMES, Runtime, model_of, passed};
 use backlog_probe::predict::{OsFamily, relisten};
 
 const LINUX: OsFamily = OsFamily::Linux;
@@ -372,32 +372,30 @@ pub struct RuntimeRow {
 pub struct RuntimeCell {
     /// What the runtime passes, as the source says it.
     pub passed: String,
-    /// The kernel limit the measured runtime's listener got, where measured.
-    pub kernel_limit: Option<RuntimeKernelLimit>,
-    /// The measured runtime's filled queue, where the OS has no kernel view.
-    pub filled: Option<MeasuredFill>,
+    /// The extras report's measurement of the runtime itself, beside the model's values.
+    pub measured: Option<RuntimeMeasured>,
     /// The queue for the value it passes.
     pub figure: Figure,
 }
 
-/// A runtime's measured kernel limit and the queue that limit gives.
+/// A runtime's listener as an extras report measured it, and what the model says it gets
+/// ([`backlog_probe::predict::runtimes::model_of`]).
 #[derive(Debug, Serialize)]
-pub struct RuntimeKernelLimit {
-    /// The limit.
-    pub limit: u32,
+pub struct RuntimeMeasured {
     /// The extras row.
     pub link: String,
-    /// The queue for that limit.
-    pub queue: Figure,
-}
-
-/// A measured fill.
-#[derive(Debug, Serialize)]
-pub struct MeasuredFill {
-    /// The queue length.
-    pub queue_length: u32,
-    /// The row.
-    pub link: String,
+    /// The stored limit the kernel showed, where it showed one.
+    pub limit: Option<u32>,
+    /// The effective queue the fill found, where it filled the queue.
+    pub queue: Option<u32>,
+    /// The model's stored limit, where it states the OS's clamp.
+    pub model_limit: Option<u32>,
+    /// The model's queue.
+    pub model_queue: Option<u32>,
+    /// Both limits known and different.
+    pub limit_differs: bool,
+    /// Both queues known and different.
+    pub queue_differs: bool,
 }
 
 /// The four OSes, and gVisor where a gVisor stack was measured.
@@ -518,28 +516,33 @@ fn runtime_cell(
     let measured = runtime
         .measured_api
         .and_then(|api| corpus.runtime_default(os, api));
-    let mut cell = RuntimeCell {
-        passed,
-        kernel_limit: None,
-        filled: None,
-        figure: corpus.figure(os, value),
-    };
-    if let Some((sourced, default)) = measured {
-        let link = format!("results.md#{}", sourced.runtime_anchor(default));
-        if let Some(limit) = default.kernel_limit {
-            cell.kernel_limit = Some(RuntimeKernelLimit {
-                limit,
-                link,
-                queue: corpus.figure(os, i32::try_from(limit).unwrap_or(i32::MAX)),
-            });
-        } else if let Some(fill) = default.fill.as_ref().filter(|f| queue_was_full(f.stop)) {
-            cell.filled = Some(MeasuredFill {
-                queue_length: fill.queue_length,
-                link,
-            });
+    let limits = corpus.limits(os);
+    let measured = measured.map(|(sourced, default)| {
+        let model = model_of(&default.api, os, &limits);
+        let queue = default
+            .fill
+            .as_ref()
+            .filter(|f| queue_was_full(f.stop))
+            .map(|f| f.queue_length);
+        let model_limit = model.as_ref().and_then(|m| m.stored_limit);
+        let model_queue = model.as_ref().and_then(|m| m.queue);
+        let differs =
+            |a: Option<u32>, b: Option<u32>| matches!((a, b), (Some(a), Some(b)) if a != b);
+        RuntimeMeasured {
+            link: format!("results.md#{}", sourced.runtime_anchor(default)),
+            limit: default.kernel_limit,
+            queue,
+            model_limit,
+            model_queue,
+            limit_differs: differs(default.kernel_limit, model_limit),
+            queue_differs: differs(queue, model_queue),
         }
+    });
+    RuntimeCell {
+        passed,
+        measured,
+        figure: corpus.figure(os, value),
     }
-    cell
 }
 
 fn runtimes(corpus: &Corpus<'_>) -> Vec<RuntimeRow> {

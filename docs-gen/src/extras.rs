@@ -29,6 +29,9 @@ pub struct ExtrasSection {
     pub relisten: Vec<RelistenRow>,
     /// Runtime defaults.
     pub runtimes: Vec<RuntimeRow>,
+    /// Each measured runtime's version (`go: go1.19.8 linux/amd64`), empty for reports
+    /// written before they were recorded.
+    pub runtime_versions: Vec<String>,
 }
 
 /// A UDP row.
@@ -211,6 +214,11 @@ pub(super) fn section(os: OsFamily, sourced: &SourcedExtras, kernel_view: bool) 
                     overflow,
                 }
             })
+            .collect(),
+        runtime_versions: report
+            .runtime_versions
+            .iter()
+            .map(|(runtime, version)| format!("{runtime} `{version}`"))
             .collect(),
     }
 }

@@ -463,10 +463,12 @@ fn answers_cite_the_extras_rows() {
     assert!(answers.contains(
         "- **Windows**: not measured here yet; by the documentation: the old value stays;"
     ));
-    // The runtimes measured by the extras report are marked measured and linked.
-    assert!(answers.contains("| Rust std `TcpListener::bind` | 128; kernel limit **128** ([measured](results.md#linux-x86-64-runtime-std-net-tcplistener-bind)) → **129** ([model](results.md#linux)) |"));
-    assert!(answers.contains("| tokio / mio `TcpListener::bind`, mio ≥ 1.2.0 | 128; kernel limit **128** ([measured](results.md#linux-x86-64-runtime-tokio-net-tcplistener-bind))"));
-    assert!(answers.contains("| Python `socket.listen(-1)` | 0; kernel limit **0** ([measured](results.md#linux-x86-64-runtime-python3-socket-listen-1)) → **1** ([measured](results.md#linux-x86-64-ipv4-backlog-zero)) |"));
+    // The runtimes measured by the extras report show the model's values beside the measured
+    // ones, linked to their rows; a kernel view without a fill says the queue was not filled.
+    assert!(answers.contains("| Rust std `TcpListener::bind` | 128; model: limit 128, queue 129; [measured](results.md#linux-x86-64-runtime-std-net-tcplistener-bind): limit **128**, queue **not filled** |"), "{answers}");
+    assert!(answers.contains("| tokio / mio `TcpListener::bind`, mio ≥ 1.2.0 | 128; model: limit 128, queue 129; [measured](results.md#linux-x86-64-runtime-tokio-net-tcplistener-bind): limit **128**"));
+    assert!(answers.contains("| Python `socket.listen(-1)` | 0; model: limit 0, queue 1; [measured](results.md#linux-x86-64-runtime-python3-socket-listen-1): limit **0**, queue **not filled** |"));
+    assert!(!answers.contains(" ≠"), "nothing disagrees in the fixture");
     // Other OSes keep the model.
     assert!(
         answers.contains("128 → **193** ([model](results.md#freebsd-predicted-backlog-somaxconn))")
@@ -575,9 +577,11 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
     // which call's backlog applied: no verdict, only the documentation.
     assert!(answers.contains("([measured](results.md#windows-x86-64-relisten-5-then-10)). By the documentation: the old value stays;"), "{answers}");
     assert!(!answers.contains("The first backlog stayed."));
+    // No kernel view and a model that leaves the queue open: the measured queue alone, and no
+    // disagreement to mark.
     assert!(answers.contains(
-        "128 → **128** ([measured](results.md#windows-x86-64-runtime-std-net-tcplistener-bind)) |"
-    ));
+        "128; model: limit not stated, queue unknown; [measured](results.md#windows-x86-64-runtime-std-net-tcplistener-bind): limit **not shown**, queue **128** |"
+    ), "{answers}");
     assert!(answers.contains("- **Linux**: not measured here yet; source: `net/ipv4/af_inet.c`"));
     for link in links_into_results(answers) {
         assert!(anchors(results).contains(&link), "#{link}");
@@ -1092,4 +1096,28 @@ fn measurement_days_are_read_checked_and_optional() {
         error.to_string().contains("is not a YYYY-MM-DD date"),
         "{error}"
     );
+}
+
+/// A runtime measurement that disagrees with the model is marked ≠, its limit and its queue
+/// each on their own.
+#[test]
+fn a_runtime_that_disagrees_with_the_model_is_marked() {
+    let mut extras = extras_fixture();
+    for runtime in &mut extras.runtime_defaults {
+        if runtime.api == "python3 socket.listen()" {
+            runtime.kernel_limit = Some(100);
+            runtime.fill = Some(FillResult {
+                queue_length: 129,
+                stop: FillStop::Pending,
+                os_error: None,
+                fd_limit: None,
+            });
+        }
+    }
+    let files = render(
+        &[sourced("report-linux-x86_64.json", linux_fixture())],
+        &[sourced_extras("extras-linux-x86_64.json", extras)],
+    );
+    let answers = file(&files, "answers-depth.md");
+    assert!(answers.contains("| Python `socket.listen()` (no argument) | 128; model: limit 128, queue 129; [measured](results.md#linux-x86-64-runtime-python3-socket-listen): limit **100** ≠, queue **129** |"), "{answers}");
 }

@@ -671,6 +671,33 @@ pub fn fill_held<'a>(
     cap: u32,
     budget: &'a FdBudget,
 ) -> HeldFill<'a> {
+    let estimate = descriptor_estimate(view, cap, budget);
+    fill_held_reserving(target, ty, view, estimate, cap, budget)
+}
+
+/// [`fill_held`] of a listener another process owns, whose stored limit a listener listing
+/// showed (Linux sock_diag): descriptors are reserved for that limit, as for a listener with a
+/// view, instead of the whole budget, so fills of several such listeners can run side by side.
+pub fn fill_held_for_limit<'a>(
+    target: &SockAddr,
+    ty: Type,
+    limit: u32,
+    cap: u32,
+    budget: &'a FdBudget,
+) -> HeldFill<'a> {
+    let estimate = clients_for_limit(limit, cap) + OVERHEAD;
+    fill_held_reserving(target, ty, None, estimate, cap, budget)
+}
+
+/// [`fill_held`] with `estimate` descriptors reserved up front.
+fn fill_held_reserving<'a>(
+    target: &SockAddr,
+    ty: Type,
+    view: Option<&Socket>,
+    estimate: usize,
+    cap: u32,
+    budget: &'a FdBudget,
+) -> HeldFill<'a> {
     // What the process's descriptor limit allowed this fill, for a fill it stopped.
     // Under a memory limit tighter than the descriptor limit, the descriptor limit is not what
     // stopped the fill.
@@ -682,8 +709,7 @@ pub fn fill_held<'a>(
             descriptors: descriptors as u64,
         })
     };
-    let Some(mut reservation) = budget.reserve(descriptor_estimate(view, cap, budget), BUDGET_WAIT)
-    else {
+    let Some(mut reservation) = budget.reserve(estimate, BUDGET_WAIT) else {
         return HeldFill {
             result: FillResult {
                 queue_length: 0,

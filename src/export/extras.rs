@@ -74,7 +74,10 @@ pub fn render(report: &ExtrasReport) -> String {
     for default in &report.runtime_defaults {
         let what = match default.status {
             MeasureStatus::Measured => match (default.kernel_limit, &default.fill) {
-                (Some(limit), _) => format!("kernel limit {limit}"),
+                (Some(limit), None) => format!("kernel limit {limit}"),
+                (Some(limit), Some(fill)) => {
+                    format!("kernel limit {limit}, {}", fill_text(Some(fill)))
+                }
                 (None, fill) => fill_text(fill.as_ref()),
             },
             status => {
@@ -89,6 +92,12 @@ pub fn render(report: &ExtrasReport) -> String {
             }
         };
         let _ = writeln!(out, "{:<42}  {what}", default.api);
+    }
+    if !report.runtime_versions.is_empty() {
+        out.push_str("\n## Runtime versions\n");
+        for (runtime, version) in &report.runtime_versions {
+            let _ = writeln!(out, "{runtime:<8}  {version}");
+        }
     }
     out
 }

@@ -2,6 +2,8 @@
 //! UDP `listen()`, Unix-domain queues, re-listen and runtime defaults, and the sequential fill
 //! they share. Nothing here is a timing, so equal systems give equal facts.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::ListenReport;
@@ -155,7 +157,8 @@ pub enum MeasureStatus {
     Measured,
     /// The API does not exist on this OS or in this build.
     Unsupported,
-    /// A tool it needs (python3) is missing.
+    /// The runtime it needs is not installed (its command is not on PATH), or a tool it needs
+    /// is missing.
     Skipped,
     /// Setting the listener up failed: see `os_error` and `detail`.
     Failed,
@@ -176,19 +179,27 @@ impl MeasureStatus {
 /// What one runtime's default listener got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeDefault {
-    /// The call, e.g. `std::net::TcpListener::bind`, `python3 socket.listen()`.
+    /// The call, e.g. `std::net::TcpListener::bind`, `python3 socket.listen()`,
+    /// `go net.Listen`.
     pub api: String,
     /// Whether it was measured.
     pub status: MeasureStatus,
     /// The backlog the kernel stored for the listener (its view after clamping), where the OS
-    /// shows it.
+    /// shows it: the listener's own `TCP_INFO` for one this process opened, the OS's listener
+    /// listing (Linux sock_diag) for one a runtime program opened.
     pub kernel_limit: Option<u32>,
-    /// The sequential fill, where there was no kernel view.
+    /// The sequential fill from this process: the effective queue. Reports written before the
+    /// runtime programs have it only where there was no kernel view.
     pub fill: Option<FillResult>,
     /// The raw error of a failed setup.
     pub os_error: Option<OsError>,
-    /// Why it was skipped, unsupported or failed.
+    /// Why it was skipped, unsupported or failed, or why a view was not used.
     pub detail: Option<String>,
+    /// The runtime program that set the listener up (`python`, `go`, `node`, `java`,
+    /// `dotnet`, `ruby`, `php`); absent for Rust's listeners, set up in this process, and in
+    /// reports written before the runtime programs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
 }
 
 impl RuntimeDefault {
@@ -201,6 +212,7 @@ impl RuntimeDefault {
             fill: None,
             os_error: None,
             detail: Some(detail),
+            runtime: None,
         }
     }
 }
@@ -216,4 +228,8 @@ pub struct ExtrasObservation {
     pub relisten: Vec<RelistenCase>,
     /// Runtime defaults.
     pub runtime_defaults: Vec<RuntimeDefault>,
+    /// Each measured runtime's version as it reported it, by runtime (`rust`, `tokio`, and the
+    /// runtime programs' keys). Kept apart from the rows, which snapshots compare across
+    /// machines.
+    pub runtime_versions: BTreeMap<String, String>,
 }

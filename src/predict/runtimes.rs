@@ -76,6 +76,12 @@ pub const RUNTIMES: &[Runtime] = &[
         source: "cpython `Modules/socketmodule.c` `sock_listen`: \"if it is lower, it is set to 0\"",
     },
     Runtime {
+        name: "Python `socket.listen(socket.SOMAXCONN)`",
+        measured_api: Some("python3 socket.listen(socket.SOMAXCONN)"),
+        passes: [SomaxconnConstant; 4],
+        source: "cpython `Modules/socketmodule.c` (`socket.SOMAXCONN` is the platform's `SOMAXCONN`)",
+    },
+    Runtime {
         name: "Python `socketserver.TCPServer` (and `http.server`)",
         measured_api: None,
         passes: same(5),
@@ -88,16 +94,34 @@ pub const RUNTIMES: &[Runtime] = &[
         source: "cpython `Doc/library/asyncio-eventloop.rst` (`backlog=100`)",
     },
     Runtime {
-        name: "Java `ServerSocket`, `ServerSocketChannel.bind` (≤ 0 → 50)",
-        measured_api: None,
+        name: "Java `new ServerSocket(port)`",
+        measured_api: Some("java new ServerSocket(0)"),
         passes: same(50),
-        source: "openjdk/jdk `src/java.base/share/classes/java/net/ServerSocket.java`; `sun/nio/ch/ServerSocketChannelImpl.java`",
+        source: "openjdk/jdk `src/java.base/share/classes/java/net/ServerSocket.java` (`this(port, 50, null)`)",
     },
     Runtime {
-        name: ".NET `Socket.Listen()` / `TcpListener.Start()`",
-        measured_api: None,
+        name: "Java `new ServerSocket(port, 0, addr)` (≤ 0 → 50)",
+        measured_api: Some("java new ServerSocket(0, 0, loopback)"),
+        passes: same(50),
+        source: "openjdk/jdk `src/java.base/share/classes/java/net/ServerSocket.java` (`if (backlog < 1) backlog = 50;`)",
+    },
+    Runtime {
+        name: "Java `ServerSocketChannel.bind(addr)`",
+        measured_api: Some("java ServerSocketChannel.bind(addr)"),
+        passes: same(50),
+        source: "openjdk/jdk `sun/nio/ch/ServerSocketChannelImpl.java` (`Net.listen(fd, backlog < 1 ? 50 : backlog)`; `bind(local)` is `bind(local, 0)`)",
+    },
+    Runtime {
+        name: ".NET `Socket.Listen()`",
+        measured_api: Some("dotnet Socket.Listen()"),
         passes: same(i32::MAX),
-        source: "dotnet/runtime `System.Net.Sockets/src/System/Net/Sockets/Socket.cs` (`Listen() => Listen(int.MaxValue)`); `TCPListener.cs`",
+        source: "dotnet/runtime `System.Net.Sockets/src/System/Net/Sockets/Socket.cs` (`Listen() => Listen(int.MaxValue)`)",
+    },
+    Runtime {
+        name: ".NET `TcpListener.Start()`",
+        measured_api: Some("dotnet TcpListener.Start()"),
+        passes: same(i32::MAX),
+        source: "dotnet/runtime `System.Net.Sockets/src/System/Net/Sockets/TCPListener.cs` (`Start((int)SocketOptionName.MaxConnections)`, 0x7fffffff)",
     },
     Runtime {
         name: "Kestrel (socket transport)",
@@ -119,25 +143,43 @@ pub const RUNTIMES: &[Runtime] = &[
     },
     Runtime {
         name: "Ruby `TCPServer.new`",
-        measured_api: None,
+        measured_api: Some("ruby TCPServer.new"),
         passes: [SomaxconnConstant; 4],
         source: "ruby/ruby `ext/socket/ipsocket.c` `init_inetsock_internal` (`listen(fd, SOMAXCONN)`)",
     },
     Runtime {
         name: "PHP `stream_socket_server`",
-        measured_api: None,
+        measured_api: Some("php stream_socket_server"),
         passes: same(32),
         source: "php/php-src `main/streams/transports.c` `_php_stream_xport_create` (`int backlog = 32;`)",
     },
     Runtime {
-        name: "Node.js `server.listen` (0 and negatives → 511)",
-        measured_api: None,
+        name: "PHP `socket_listen($socket)` (ext/sockets)",
+        measured_api: Some("php socket_listen($socket)"),
+        passes: same(0),
+        source: "php/php-src `ext/sockets/sockets.c` `PHP_FUNCTION(socket_listen)` (`zend_long backlog = 0;`)",
+    },
+    Runtime {
+        name: "Node.js `server.listen(port, host)`",
+        measured_api: Some("node server.listen(0, host)"),
         passes: same(511),
         source: "nodejs/node `lib/net.js` `setupListenHandle` (`backlog || 511`); doc/api/net.md",
     },
     Runtime {
+        name: "Node.js `server.listen(port, host, -1)` (0 and negatives → 511)",
+        measured_api: Some("node server.listen(0, host, -1)"),
+        passes: same(511),
+        source: "nodejs/node `lib/net.js` `Server.prototype.listen` (`toNumber(x)`: `x >= 0 ? x : false`), `setupListenHandle` (`backlog || 511`)",
+    },
+    Runtime {
+        name: "Node.js `server.listen({port, host, backlog: -1})`",
+        measured_api: Some("node server.listen({port: 0, host, backlog: -1})"),
+        passes: same(-1),
+        source: "nodejs/node `lib/net.js` `Server.prototype.listen` (`backlog = options.backlog || backlogFromArgs`: a truthy -1 is passed on)",
+    },
+    Runtime {
         name: "Go `net.Listen`",
-        measured_api: None,
+        measured_api: Some("go net.Listen"),
         passes: [
             SomaxconnSetting,
             SomaxconnSetting,
@@ -218,4 +260,48 @@ pub fn passed_by(api: &str, os: OsFamily) -> Option<String> {
     let index = OsFamily::ALL.iter().position(|&o| o == os)?;
     let passes = runtime.passes[index];
     Some(passed(passes, &Limits::typical(os)).1)
+}
+
+/// What the model says a runtime's listener gets: the value its source passes, the limit the
+/// kernel stores for it and the queue that gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeModel {
+    /// The backlog passed to `listen()`.
+    pub passed: i32,
+    /// That value as a cell shows it (`somaxconn setting (4096)`).
+    pub passed_text: String,
+    /// The limit the kernel stores, where the model knows the OS's clamp.
+    pub stored_limit: Option<u32>,
+    /// The queue it gives ([`super::predict`](fn@super::predict)).
+    pub queue: Option<u32>,
+    /// Where the passed value is written down.
+    pub source: &'static str,
+}
+
+/// The limit `listen(fd, backlog)` stores on `os`: Linux clamps the backlog, taken as unsigned,
+/// to somaxconn (net/socket.c `__sys_listen_socket()`: `if ((unsigned int)backlog > somaxconn)
+/// backlog = somaxconn;`), so a negative one stores somaxconn. `None` for the other OSes, whose
+/// stored limit the model does not state.
+pub fn stored_limit(os: OsFamily, backlog: i32, limits: &Limits) -> Option<u32> {
+    match os {
+        OsFamily::Linux => {
+            let somaxconn = u32::try_from(limits.somaxconn().max(0)).unwrap_or(u32::MAX);
+            Some((backlog as u32).min(somaxconn))
+        }
+        _ => None,
+    }
+}
+
+/// The model for the runtime measured as `api` on `os` with `limits`, if [`RUNTIMES`] cites it.
+pub fn model_of(api: &str, os: OsFamily, limits: &Limits) -> Option<RuntimeModel> {
+    let runtime = RUNTIMES.iter().find(|r| r.measured_api == Some(api))?;
+    let index = OsFamily::ALL.iter().position(|&o| o == os)?;
+    let (passed, passed_text) = passed(runtime.passes[index], limits);
+    Some(RuntimeModel {
+        passed,
+        passed_text,
+        stored_limit: stored_limit(os, passed, limits),
+        queue: super::predict(os, passed, limits).queue_length,
+        source: runtime.source,
+    })
 }

@@ -15,9 +15,19 @@
 //! - `relisten`: `{"first_backlog", "second_backlog", "first_listen", "second_listen",
 //!   "kernel_queue", "fill", "accepted"}`
 //!   ([`RelistenCase`]).
-//! - `runtime_defaults`: `{"api", "status", "kernel_limit", "fill", "os_error", "detail"}`,
-//!   `status` one of `measured`, `unsupported`, `skipped`, `failed`
-//!   ([`RuntimeDefault`]).
+//! - `runtime_defaults`: `{"api", "status", "kernel_limit", "fill", "os_error", "detail",
+//!   "runtime"?}`, `status` one of `measured`, `unsupported`, `skipped` (the
+//!   runtime is not installed: its command is not on PATH), `failed` (it could not start, exited
+//!   early or printed no port within its deadline: `detail` says which)
+//!   ([`RuntimeDefault`]). `kernel_limit` is the stored backlog as the kernel shows it (the
+//!   listener's `TCP_INFO` in this process; the OS's listener listing, Linux sock_diag, for a
+//!   runtime program's listener), `fill` the effective queue (for a runtime program's
+//!   listener always, for this process's only where it has no kernel view). `runtime` is the
+//!   runtime program's key (`python`, `go`, `node`, `java`, `dotnet`, `ruby`, `php`;
+//!   [`crate::experiment::extras::runtimes`]), absent for Rust's own listeners.
+//! - `runtime_versions`: `{"rust": "rustc 1.95.0 (…)", "tokio": "tokio 1.54.1, mio 1.2.5",
+//!   "go": "go1.19.8 linux/amd64", …}`, each measured runtime's version as it reported it, kept
+//!   out of the rows so that they compare across machines.
 //!
 //! Every `fill` is `{"queue_length", "stop", "os_error", "fd_limit"?}`
 //! ([`FillResult`](crate::observation::extras::FillResult)): `stop` is `pending` (the next
@@ -29,7 +39,12 @@
 //! hold) is present only when that limit stopped the fill. A `unix_domain` case may carry a
 //! `detail` (why its setup failed when the OS gave no error code, such as a socket path too
 //! long for `sun_path`). Both are optional additions to version 1: a version-1 reader ignores
-//! them. Nothing in it is a timing, so equal systems give equal JSON.
+//! them. So are a runtime default's `runtime`, `runtime_versions`, and a runtime program row's
+//! `fill` next to its `kernel_limit` (version-1 rows had a fill only where there was no kernel
+//! view; a reader that takes `kernel_limit` first reads either). Nothing in it is a timing, so equal systems give
+//! equal JSON.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +75,9 @@ pub struct ExtrasReport {
     pub relisten: Vec<RelistenCase>,
     /// Runtime defaults.
     pub runtime_defaults: Vec<RuntimeDefault>,
+    /// Each measured runtime's version, by runtime. Absent in reports written before it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub runtime_versions: BTreeMap<String, String>,
 }
 
 impl ExtrasReport {
@@ -70,6 +88,7 @@ impl ExtrasReport {
             unix_domain,
             relisten,
             runtime_defaults,
+            runtime_versions,
         } = measured;
         ExtrasReport {
             schema_version: EXTRAS_SCHEMA_VERSION,
@@ -79,6 +98,7 @@ impl ExtrasReport {
             unix_domain,
             relisten,
             runtime_defaults,
+            runtime_versions,
         }
     }
 }

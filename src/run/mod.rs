@@ -333,7 +333,15 @@ pub fn extras_report() -> ExtrasReport {
 /// `extras` command passes [`solo_budget`](crate::experiment::budget::solo_budget): it runs
 /// one experiment at a time in a process that opens little else.
 pub fn extras_report_with(budget: &FdBudget) -> ExtrasReport {
-    let measured = extras::run_extras(budget);
+    extras_report_with_runtimes(budget, &extras::RuntimeOptions::default())
+}
+
+/// [`extras_report_with`], running the runtime programs `runtimes` selects.
+pub fn extras_report_with_runtimes(
+    budget: &FdBudget,
+    runtimes: &extras::RuntimeOptions,
+) -> ExtrasReport {
+    let measured = extras::run_extras_with(budget, runtimes);
     ExtrasReport::new(measured, Environment::detect())
 }
 

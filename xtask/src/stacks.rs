@@ -35,7 +35,7 @@ const AFTER_HELP: &str = "\
 Files written (STACK is linux-6.1, gvisor-20221219.0, ...; ARCH the host's):
   report-STACK-ARCH.json          the default matrix (run --format json)
   world-STACK-ARCH-WORLD.json     a knob world (run --sysctl ...)
-  extras-STACK-ARCH.json          extras --format json
+  extras-STACK-ARCH.json          extras --format json --runtimes python
   burst-STACK-ARCH.json           burst --backlog 5 --clients 64
   retrans-STACK-ARCH.json         kernels only: when a client's SYN to a full queue is retransmitted
   repeat-STACK-ARCH-N.json        gVisor's further runs of the default matrix

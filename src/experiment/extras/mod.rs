@@ -3,8 +3,10 @@
 //! - [`udp`]: what `listen()` on a datagram socket returns.
 //! - [`unix`]: Unix-domain stream and seqpacket listeners, filled one connection at a time.
 //! - [`relisten`]: `listen()` again on a listening TCP socket with a smaller and a larger backlog.
-//! - [`defaults`]: the queue runtimes give a listener when the caller names no backlog (std,
-//!   tokio, Python).
+//! - [`defaults`]: the queue Rust gives a listener when the caller names no backlog (std,
+//!   tokio), measured in this process.
+//! - [`runtimes`]: the same for other runtimes (Python, Go, Node.js, Java, .NET, Ruby, PHP),
+//!   each a program of the repository's `runtimes/` folder, started side by side.
 //!
 //! They share the sequential fill of [`super::connect`]. Every wait has a deadline and every
 //! socket and socket path is closed or removed before a function returns. Their facts are
@@ -12,6 +14,7 @@
 
 pub mod defaults;
 pub mod relisten;
+pub mod runtimes;
 pub mod udp;
 pub mod unix;
 
@@ -20,6 +23,9 @@ use crate::observation::extras::{
     ExtrasObservation, LocalCase, LocalType, RelistenCase, RuntimeDefault, UdpListen,
 };
 use crate::plan::Family;
+pub use runtimes::RuntimeOptions;
+
+use std::collections::BTreeMap;
 
 /// The UDP experiments.
 pub fn run_udp() -> Vec<UdpListen> {
@@ -46,23 +52,44 @@ pub fn run_relisten(budget: &FdBudget) -> Vec<RelistenCase> {
         .collect()
 }
 
-/// The runtime defaults: std, tokio, and Python with no argument and with -1.
-pub fn run_runtime_defaults(budget: &FdBudget) -> Vec<RuntimeDefault> {
-    vec![
+/// The runtime defaults: std and tokio in this process, then every runtime program of
+/// `options`, all started at once; and each measured runtime's version.
+pub fn run_runtime_defaults(
+    budget: &FdBudget,
+    options: &RuntimeOptions,
+) -> (Vec<RuntimeDefault>, BTreeMap<String, String>) {
+    let mut rows = vec![
         defaults::std_tcp_listener(budget),
         defaults::std_unix_listener(budget),
         defaults::tokio_tcp_listener(budget),
-        defaults::python_listener(None, budget),
-        defaults::python_listener(Some(-1), budget),
-    ]
+    ];
+    let mut versions = BTreeMap::from([("rust".to_string(), defaults::RUST_VERSION.to_string())]);
+    if cfg!(feature = "tokio") {
+        versions.insert("tokio".to_string(), defaults::TOKIO_VERSION.to_string());
+    }
+    let (program_rows, program_versions) = runtimes::run_programs(options, budget);
+    rows.extend(program_rows);
+    versions.extend(program_versions);
+    (rows, versions)
 }
 
-/// Run every extra experiment, one group after another.
+/// Run every extra experiment, one group after another, with every runtime program.
 pub fn run_extras(budget: &FdBudget) -> ExtrasObservation {
+    run_extras_with(budget, &RuntimeOptions::default())
+}
+
+/// Run every extra experiment, one group after another, with the runtime programs of
+/// `options`.
+pub fn run_extras_with(budget: &FdBudget, options: &RuntimeOptions) -> ExtrasObservation {
+    let udp = run_udp();
+    let unix_domain = run_unix_domain(budget);
+    let relisten = run_relisten(budget);
+    let (runtime_defaults, runtime_versions) = run_runtime_defaults(budget, options);
     ExtrasObservation {
-        udp: run_udp(),
-        unix_domain: run_unix_domain(budget),
-        relisten: run_relisten(budget),
-        runtime_defaults: run_runtime_defaults(budget),
+        udp,
+        unix_domain,
+        relisten,
+        runtime_defaults,
+        runtime_versions,
     }
 }
