@@ -239,6 +239,10 @@ fn workers_that_cannot_start_leave_their_cases_to_this_process() {
 /// `failed ECONNRESET`, with the server one accept ahead of the clients (10-16 cases a run).
 /// The pending client's connection is now kept open until the watch ends.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "a thousand cases of up to 1 000 connections take many minutes through Wine's Winsock; the reset was seen with Linux's SYN timing"
+)]
 fn a_long_backlog_list_makes_no_resets_of_its_own() {
     let backlogs: Vec<String> = (0..1000).map(|b| b.to_string()).collect();
     let list = format!("--backlog={}", backlogs.join(","));

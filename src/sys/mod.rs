@@ -28,6 +28,7 @@
 //! | `parent_pid() -> Option<u32>` | the parent's process id now (`getppid`; `None` on Windows) |
 //! | `enter_network_namespace() -> Result<(), NamespaceError>` | move the calling thread into a fresh network namespace with loopback up (Linux; `Unsupported` elsewhere); threads spawned afterwards inherit it |
 //! | `set_sysctl(key, value) -> Result<i64, SysctlError>` | write an integer knob (`net.core.somaxconn`) of the current network namespace and return the value read back |
+//! | `memory_limit() -> Option<MemoryLimit>` | the tightest cgroup memory limit over this process and what is in use under it (Linux: v1 `memory.limit_in_bytes`, v2 `memory.max`, from `/proc/self/cgroup` up; `None` elsewhere) |
 //! | `listen_counters() -> Option<ListenCounters>` | the current network namespace's `ListenOverflows` / `ListenDrops`, where the OS keeps them per namespace |
 //! | `open_without_blocking(&Path) -> io::Result<File>` | open an input file read-only without waiting for a FIFO's writer (`O_NONBLOCK` on Unix); the caller checks that it is a regular file |
 //! | `readable_file_permissions()`, `private_dir_permissions() -> Option<Permissions>` | the mode of a new file others may read (0o666 less the umask) and of a private directory (0o700, as `mkdtemp` makes it); `None` on Windows, where the ACL decides |
