@@ -349,24 +349,20 @@ pub fn locate(kernel: &Kernel, mirrors: &Mirrors) -> Result<Vec<Source>, String>
         .sources
         .iter()
         .map(|(archive, suite)| {
-            let current = format!("{}/{archive}", mirrors.current);
-            if has_suite(&current, suite)? {
-                return Ok(Source {
-                    url: current,
-                    suite: suite.to_string(),
-                    retired: false,
-                });
-            }
-            let retired = format!("{}/{archive}", mirrors.retired);
-            if has_suite(&retired, suite)? {
-                return Ok(Source {
-                    url: retired,
-                    suite: suite.to_string(),
-                    retired: true,
-                });
+            let places = [(&mirrors.current, false), (&mirrors.retired, true)]
+                .map(|(base, retired)| (format!("{base}/{archive}"), retired));
+            for (url, retired) in &places {
+                if has_suite(url, suite)? {
+                    return Ok(Source {
+                        url: url.clone(),
+                        suite: suite.to_string(),
+                        retired: *retired,
+                    });
+                }
             }
             Err(format!(
-                "{suite} is in neither {current} nor {retired} (no dists/{suite}/Release)"
+                "{suite} is in neither {} nor {} (no dists/{suite}/Release)",
+                places[0].0, places[1].0
             ))
         })
         .collect()
