@@ -195,8 +195,8 @@ pub fn groups(needs: &[usize], capacity: usize, max_groups: usize) -> Vec<Vec<us
 
 /// How a worker's run ended when it did not end cleanly.
 enum WorkerFailure {
-    /// The process could not be started (a process limit such as a cgroup's `pids.max`): its
-    /// cases run elsewhere.
+    /// The process, or the thread that reads it, could not be started (a process limit such as
+    /// a cgroup's `pids.max`), so nothing of it was read: its cases run elsewhere.
     NotStarted(String),
     /// It started and ended badly: the cases it did not report are lost, with this reason.
     Ended(String),
@@ -377,8 +377,10 @@ fn run_worker(
                 }
             });
         if let Err(error) = reader {
+            // Nothing of this worker has been read, so its cases are as good as never started:
+            // they run in this process instead (under pids.max the reader thread is what fails).
             stop(&mut child);
-            return Err(ended(&format!(
+            return Err(WorkerFailure::NotStarted(format!(
                 "could not start a thread to read its worker process ({})",
                 os_error_of(&error)
             )));
