@@ -545,7 +545,9 @@ mod tests {
         let small = silence_bound(16);
         let default_matrix = silence_bound(8 * 4105 + 6 * 16);
         assert!(small >= WORKER_START + fixed_case_time() * SILENCE_FACTOR);
-        assert!(small < Duration::from_secs(60), "{small:?}");
+        // About a minute at most, far below the old 600 s ceiling: 32 s on Linux, 64 s on Windows,
+        // whose pending deadline waits out the RST retries (sys::PENDING_DEADLINE).
+        assert!(small < Duration::from_secs(90), "{small:?}");
         assert!(default_matrix > small);
         // somaxconn 65 535 in every large case: 90-114 s measured, well inside the bound.
         assert!(silence_bound(8 * 65_545) > Duration::from_secs(3 * 114));
