@@ -192,6 +192,19 @@ pub fn run_tests(
     plain: &[Test],
     unsupported: &[(&'static str, &'static str)],
 ) -> std::process::ExitCode {
+    run_tests_needing(privileged, tools, plain, unsupported, |_| None)
+}
+
+/// [`run_tests`], where `missing_for(name)` says what a test needs that this machine lacks (a
+/// runtime that is not installed): such a test is reported as ignored with that reason (on
+/// stderr too), never as passed; run anyway (`--include-ignored`), it fails on what it lacks.
+pub fn run_tests_needing(
+    privileged: &[Test],
+    tools: &[&str],
+    plain: &[Test],
+    unsupported: &[(&'static str, &'static str)],
+    missing_for: impl Fn(&str) -> Option<String>,
+) -> std::process::ExitCode {
     use libtest_mimic::{Arguments, Trial};
     let args = Arguments::from_args();
     let missing: Vec<&str> = tools
@@ -216,10 +229,17 @@ pub fn run_tests(
             Ok(())
         })
     };
+    let lacking = |&(name, _): &Test| {
+        let reason = missing_for(name);
+        if let Some(reason) = &reason {
+            eprintln!("{name} ignored: {reason}");
+        }
+        reason.is_some()
+    };
     let trials = privileged
         .iter()
-        .map(|t| trial(t).with_ignored_flag(unavailable.is_some()))
-        .chain(plain.iter().map(trial))
+        .map(|t| trial(t).with_ignored_flag(unavailable.is_some() || lacking(t)))
+        .chain(plain.iter().map(|t| trial(t).with_ignored_flag(lacking(t))))
         .chain(unsupported.iter().map(|&(name, reason)| {
             Trial::test(name, move || {
                 Err(format!("not supported here: {reason}").into())
@@ -345,14 +365,20 @@ pub fn program_for_other_users(program: &Path) -> PathBuf {
     static COPIED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     let own = binary_for_other_users();
     if !is_root() || program == Path::new(env!("CARGO_BIN_EXE_backlog-probe")) {
-        return if is_root() { own.to_path_buf() } else { program.to_path_buf() };
+        return if is_root() {
+            own.to_path_buf()
+        } else {
+            program.to_path_buf()
+        };
     }
     use std::os::unix::fs::PermissionsExt;
     let copy = own
         .parent()
         .expect("the copy's directory")
         .join(program.file_name().expect("a program's file name"));
-    let mut copied = COPIED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut copied = COPIED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !copied.contains(&copy) {
         std::fs::copy(program, &copy).expect("copy the program");
         std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
