@@ -304,6 +304,11 @@ fn extras_json_has_every_section() {
     ] {
         assert!(value.get(key).is_some(), "missing {key}");
     }
+    // The day the run started (tests/json_contract.rs checks its shape for the run report).
+    let day = value["environment"]["measured_on"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(day.len(), "YYYY-MM-DD".len(), "{}", value["environment"]);
     let fill = &value["unix_domain"][0]["fill"];
     if !fill.is_null() {
         for key in ["queue_length", "stop", "os_error"] {
