@@ -1079,6 +1079,55 @@ fn results_give_the_day_a_report_was_measured_where_it_is_known() {
 }
 
 #[test]
+fn a_report_s_own_day_is_preferred_to_the_file_s() {
+    let mut own = linux_fixture();
+    own.environment.measured_on = Some("2026-12-07".to_string());
+    let mut malformed = linux_fixture();
+    malformed.environment.measured_on = Some("yesterday".to_string());
+    let mut undated = linux_fixture();
+    undated.environment.measured_on = None;
+    let reports = [
+        sourced("report-linux-x86_64.json", own),
+        sourced("report-linux-aarch64.json", malformed),
+        sourced("report-linux-riscv64.json", undated),
+    ];
+    let file_days =
+        std::collections::BTreeMap::from(["x86_64", "aarch64", "riscv64"].map(|arch| {
+            (
+                format!("report-linux-{arch}.json"),
+                "2026-11-25".to_string(),
+            )
+        }));
+    let results = file(
+        &render_with_dates(&reports, &[], &[], file_days),
+        "results.md",
+    )
+    .to_string();
+    let line = |arch: &str, day: &str| {
+        format!(
+            "Report: [`data/report-linux-{arch}.json`](data/report-linux-{arch}.json), measured on {day}, "
+        )
+    };
+    assert!(results.contains(&line("x86_64", "2026-12-07")), "{results}");
+    // A day of another shape is not shown; the file's is.
+    assert!(
+        results.contains(&line("aarch64", "2026-11-25")),
+        "{results}"
+    );
+    assert!(!results.contains("yesterday"));
+    assert!(
+        results.contains(&line("riscv64", "2026-11-25")),
+        "{results}"
+    );
+    // Without the file, the report's own day still shows.
+    let own_only = file(&render(&reports[..1], &[]), "results.md").to_string();
+    assert!(
+        own_only.contains(&line("x86_64", "2026-12-07")),
+        "{own_only}"
+    );
+}
+
+#[test]
 fn measurement_days_are_read_checked_and_optional() {
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(
