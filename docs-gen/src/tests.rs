@@ -1170,3 +1170,91 @@ fn a_runtime_that_disagrees_with_the_model_is_marked() {
     let answers = file(&files, "answers-depth.md");
     assert!(answers.contains("| Python `socket.listen()` (no argument) | 128; model: limit 128, queue 129; [measured](results.md#linux-x86-64-runtime-python3-socket-listen): limit **100** ≠, queue **129** |"), "{answers}");
 }
+
+/// The words of `page` from its `<a id="model-status">` heading to the next heading.
+fn model_status_words(page: &str) -> usize {
+    let start = page
+        .find("<a id=\"model-status\"></a>")
+        .expect("the model-status section");
+    let rest = &page[start..];
+    let end = rest[1..].find("\n#").map_or(rest.len(), |at| at + 1);
+    rest[..end].split_whitespace().count()
+}
+
+/// answers.md stays under the 4,000 words tests/docs_answers.rs holds it to when the first
+/// results pull request adds macOS, Windows, FreeBSD and Linux arm64 reports (main and extras)
+/// to docs/data: its comparison with the model is totals, whatever the number of reports; the
+/// per-report lines are answers-depth.md's.
+#[test]
+fn answers_stays_under_4000_words_with_reports_of_every_runner() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/data");
+    let max = read::DEFAULT_MAX_INPUT_BYTES;
+    let mut reports = load_reports_bounded(&data, max).expect("docs/data reports");
+    let mut extras = load_extras_bounded(&data, max).expect("docs/data extras");
+    let stacks = stacks::load(&data, max, &mut reports, &mut extras).expect("docs/data stacks");
+    let days = load_measured_on(&data, max).expect("docs/data days");
+    let before = render_with_dates(&reports, &extras, &stacks, days.clone());
+
+    let macos: Report = serde_json::from_str(include_str!(
+        "../../tests/fixtures/report-macos-fixture.json"
+    ))
+    .expect("the macOS fixture");
+    let windows: Report = serde_json::from_str(include_str!(
+        "../../tests/fixtures/report-windows-fixture.json"
+    ))
+    .expect("the Windows fixture");
+    let mut macos_intel = macos.clone();
+    macos_intel.environment.target_arch = "x86_64".into();
+    let mut windows_arm = windows.clone();
+    windows_arm.environment.target_arch = "aarch64".into();
+    let mut freebsd = macos.clone();
+    freebsd.environment.target_os = "freebsd".into();
+    freebsd.environment.target_arch = "x86_64".into();
+    freebsd.environment.os.os_type = "FreeBSD".into();
+    freebsd.environment.os.version = "14.3.0".into();
+    freebsd.environment.kernel = Some("14.3-RELEASE".into());
+    freebsd.environment.somaxconn.setting_name = Some("kern.ipc.soacceptqueue".into());
+    freebsd.environment.settings =
+        std::collections::BTreeMap::from([("kern.ipc.soacceptqueue".into(), "128".into())]);
+    let mut linux_arm = linux_fixture();
+    linux_arm.environment.target_arch = "aarch64".into();
+    let runners = [
+        ("macos-aarch64", macos),
+        ("macos-x86_64", macos_intel),
+        ("windows-x86_64", windows),
+        ("windows-aarch64", windows_arm),
+        ("freebsd-x86_64", freebsd),
+        ("linux-aarch64", linux_arm),
+    ];
+    for (runner, report) in runners {
+        let mut runner_extras = extras_fixture();
+        runner_extras.environment = report.environment.clone();
+        reports.push(sourced(&format!("report-{runner}.json"), report));
+        extras.push(sourced_extras(
+            &format!("extras-{runner}.json"),
+            runner_extras,
+        ));
+    }
+    let after = render_with_dates(&reports, &extras, &stacks, days);
+
+    let words = file(&after, "answers.md").split_whitespace().count();
+    assert!(words < 4000, "answers.md would have {words} words");
+    // The comparison with the model does not grow with the reports (it loses the sentence
+    // about the OSes without a report); the depth page lists each one.
+    let (status_before, status_after) = (
+        model_status_words(file(&before, "answers.md")),
+        model_status_words(file(&after, "answers.md")),
+    );
+    assert!(
+        status_after <= status_before,
+        "{status_before} words before, {status_after} after"
+    );
+    let depth = file(&after, "answers-depth.md");
+    for runner in ["macOS", "Windows", "FreeBSD"] {
+        assert!(
+            depth.contains(&format!("\n- {runner} (")),
+            "answers-depth.md lists {runner}'s report"
+        );
+    }
+    assert!(!file(&after, "answers.md").contains("No report yet for"));
+}
