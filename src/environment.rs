@@ -66,6 +66,10 @@ pub struct Environment {
     /// gVisor makes up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<Sandbox>,
+    /// The UTC day the run started, `YYYY-MM-DD`, from the system clock. Absent in reports
+    /// written before it was added, and where the clock is before 1970.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<String>,
 }
 
 impl Environment {
@@ -94,7 +98,15 @@ impl Environment {
             fd_limit: sys::fd_limit(),
             emulator: sys::emulator(),
             sandbox: sys::sandbox(),
+            measured_on: utc_date(std::time::SystemTime::now()),
         }
+    }
+
+    /// This environment for a run that started at `started` (detected later, or beside it):
+    /// `measured_on` is that day.
+    pub fn started_at(mut self, started: std::time::SystemTime) -> Self {
+        self.measured_on = utc_date(started);
+        self
     }
 
     /// The OS as a person would name it: `Debian 12.0.0`, or `Linux (unknown distribution)`
@@ -139,9 +151,57 @@ impl Environment {
     }
 }
 
+/// The UTC civil date of `time`, `YYYY-MM-DD`; `None` before 1970-01-01.
+pub fn utc_date(time: std::time::SystemTime) -> Option<String> {
+    let seconds = time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let (year, month, day) = civil_from_days(i64::try_from(seconds / 86_400).ok()?);
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: Howard Hinnant's `civil_from_days`
+/// ("chrono-Compatible Low-Level Date Algorithms"), eras of 400 years starting on March 1st.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month as u32, day as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn utc_dates_of_known_instants() {
+        let at = |seconds: u64| utc_date(UNIX_EPOCH + Duration::from_secs(seconds));
+        // `date -u -d @SECONDS +%F` for each.
+        for (seconds, day) in [
+            (0, "1970-01-01"),
+            (86_399, "1970-01-01"),
+            (86_400, "1970-01-02"),
+            (951_782_400, "2000-02-29"),
+            (951_868_800, "2000-03-01"),
+            (1_709_164_800, "2024-02-29"),
+            (1_798_761_599, "2026-12-31"),
+            (1_798_761_600, "2027-01-01"),
+            (4_107_542_400, "2100-03-01"),
+        ] {
+            assert_eq!(at(seconds).as_deref(), Some(day), "{seconds}");
+        }
+        assert_eq!(utc_date(UNIX_EPOCH - Duration::from_secs(1)), None);
+    }
 
     fn fixture() -> Environment {
         let report: serde_json::Value =

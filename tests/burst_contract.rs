@@ -115,6 +115,11 @@ fn burst_output_matches_the_documented_wire_format() {
     assert_eq!(report.schema_version, 1);
     assert_eq!(report.tool["name"], "backlog-probe");
     assert!(report.environment.is_object());
+    // The run report's environment (tests/json_contract.rs), its day included.
+    let day = report.environment["measured_on"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(day.len(), "YYYY-MM-DD".len(), "{:?}", report.environment);
     assert!(report.world.is_none(), "no world key for the host");
     let spec = &report.burst;
     assert_eq!(

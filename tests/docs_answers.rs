@@ -27,10 +27,6 @@ fn read(name: &str) -> String {
 /// The generated Markdown pages the links are checked on.
 const PAGES: [&str; 3] = ["answers.md", "answers-depth.md", "results.md"];
 
-/// Pages other work adds to `docs/`: a link to one is checked once the page exists. The
-/// `listeners` subcommand's page is written where that subcommand is built.
-const PAGES_OF_OTHER_WORK: [&str; 1] = ["listeners.md"];
-
 /// Every `<a id="...">` of a page.
 fn anchors(page: &str) -> BTreeSet<String> {
     page.split("<a id=\"")
@@ -125,9 +121,6 @@ fn every_link_and_anchor_of_the_pages_resolves() {
                 continue;
             }
             let file = docs().join(path);
-            if !file.exists() && PAGES_OF_OTHER_WORK.contains(&path) {
-                continue;
-            }
             assert!(file.is_file(), "{name}: {path} does not exist in docs/");
             if let Some(fragment) = fragment {
                 let theirs = targets_of(path, &read(path));
@@ -327,12 +320,35 @@ fn the_operator_help_names_commands_for_each_os() {
         "Listen queue overflow",
         "no per-listener view",
         "(listeners.md)",
+        "backlog-probe listeners --port 8080 --watch 60",
         "<a id=\"how-big\"></a>",
         "<a id=\"containers\"></a>",
         "<a id=\"reuseport\"></a>",
         "<a id=\"syn-cookies\"></a>",
     ] {
         assert!(help.contains(needle), "{needle}");
+    }
+    // The command it names is the real one: `backlog-probe listeners` with those options runs.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backlog-probe"))
+        .args(["listeners", "--port", "8080", "--watch", "1"])
+        .output()
+        .expect("backlog-probe runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Every OS's part names it, with the page that explains its columns.
+    for os in ["**Linux:**", "**macOS and FreeBSD:**", "**Windows**"] {
+        let part = &help[help.find(os).unwrap_or_else(|| panic!("{os}"))..];
+        let end = [part[os.len()..].find("**"), part[os.len()..].find("\n### ")]
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(part.len(), |at| at + os.len());
+        let part = &part[..end];
+        assert!(part.contains("`backlog-probe listeners"), "{os}: {part}");
     }
 }
 

@@ -34,22 +34,6 @@ fn snapshot(name: &str, value: serde_json::Value) {
     insta::assert_json_snapshot!(name, value);
 }
 
-fn is_python(default: &RuntimeDefault) -> bool {
-    default.api.starts_with("python3")
-}
-
-/// Fails the test where python3 could not be started: the Python rows are measured with it, and
-/// every CI runner has it (FreeBSD's VM installs it).
-fn require_python(python: &[&RuntimeDefault]) {
-    if let Some(missing) = python.iter().find(|d| d.status == MeasureStatus::Skipped) {
-        panic!(
-            "python3 is required: install it ({}: {})",
-            missing.api,
-            missing.detail.as_deref().unwrap_or("not measured")
-        );
-    }
-}
-
 fn is_tokio(default: &RuntimeDefault) -> bool {
     default.api.starts_with("tokio")
 }
@@ -75,9 +59,9 @@ fn relisten_matches_snapshot() {
     );
 }
 
-/// std's listeners. tokio and Python have their own snapshots: tokio is measured through the
-/// dev-dependency whatever the features, Python only where python3 exists; the other runtime
-/// programs are tests/runtimes.rs'.
+/// std's listeners. tokio has its own snapshot: it is measured through the dev-dependency
+/// whatever the features. Python's rows and every other runtime program are tests/runtimes.rs'
+/// (ignored with the reason where the runtime is not installed).
 #[test]
 fn std_runtime_defaults_match_snapshot() {
     let std_only: Vec<&RuntimeDefault> = report()
@@ -89,24 +73,6 @@ fn std_runtime_defaults_match_snapshot() {
     snapshot(
         "extras_runtime_defaults_std",
         json!({ "system_somaxconn": somaxconn(), "runtime_defaults": std_only }),
-    );
-}
-
-#[test]
-fn python_defaults_match_snapshot() {
-    let python: Vec<&RuntimeDefault> = report()
-        .runtime_defaults
-        .iter()
-        .filter(|d| is_python(d))
-        .collect();
-    assert_eq!(python.len(), 3);
-    if common::behaviour_not_compared(&report().environment, "extras_runtime_defaults_python") {
-        return;
-    }
-    require_python(&python);
-    snapshot(
-        "extras_runtime_defaults_python",
-        json!({ "system_somaxconn": somaxconn(), "runtime_defaults": python }),
     );
 }
 
@@ -260,32 +226,6 @@ fn linux_std_defaults() {
     assert_eq!(fill.queue_length, somaxconn + 1, "{unix:?}");
 }
 
-/// CPython Modules/socketmodule.c `sock_listen()`: no argument means
-/// `Py_MIN(SOMAXCONN, 128)`, and "We support backlog < 0 ... backlog = 0"; `socket.SOMAXCONN`
-/// is the C constant (glibc 4096), clamped to somaxconn (net/socket.c). On Linux the listener
-/// listing (sock_diag) shows the stored backlog exactly.
-#[test]
-#[cfg_attr(not(target_os = "linux"), ignore = "Python's TCP_INFO read is Linux's")]
-fn linux_python_defaults() {
-    let defaults = &report().runtime_defaults;
-    let python: Vec<&RuntimeDefault> = defaults.iter().filter(|d| is_python(d)).collect();
-    require_python(&python);
-    let limit = |api: &str| {
-        python
-            .iter()
-            .find(|d| d.api == api)
-            .and_then(|d| d.kernel_limit)
-    };
-    assert_eq!(limit("python3 socket.listen()"), Some(128), "{python:?}");
-    assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
-    let somaxconn = somaxconn().expect("Linux exposes net.core.somaxconn") as u32;
-    assert_eq!(
-        limit("python3 socket.listen(socket.SOMAXCONN)"),
-        Some(somaxconn.min(4096)),
-        "{python:?}"
-    );
-}
-
 /// The binary's JSON has every documented section.
 #[test]
 fn extras_json_has_every_section() {
@@ -304,6 +244,11 @@ fn extras_json_has_every_section() {
     ] {
         assert!(value.get(key).is_some(), "missing {key}");
     }
+    // The day the run started (tests/json_contract.rs checks its shape for the run report).
+    let day = value["environment"]["measured_on"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(day.len(), "YYYY-MM-DD".len(), "{}", value["environment"]);
     let fill = &value["unix_domain"][0]["fill"];
     if !fill.is_null() {
         for key in ["queue_length", "stop", "os_error"] {

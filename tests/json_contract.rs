@@ -71,6 +71,9 @@ struct Environment {
     emulator: Option<String>,
     #[serde(default)]
     sandbox: Option<String>,
+    /// Optional on the wire: reports written before it have none.
+    #[serde(default)]
+    measured_on: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +236,7 @@ const INCONCLUSIVE_REASONS: &[&str] = &[
 const LATE_KINDS: &[&str] = &["completed", "pending", "failed", "not_applicable"];
 
 fn run_output_matches_the_documented_wire_format() {
+    let day_before = backlog_probe::environment::utc_date(std::time::SystemTime::now());
     let output = common::backlog_probe(&[
         "run",
         "--quiet",
@@ -296,6 +300,24 @@ fn run_output_matches_the_documented_wire_format() {
             "{sandbox}"
         );
     }
+    // The UTC day the run started, as `date -u +%F` gives it (the run may cross midnight).
+    let day_after = backlog_probe::environment::utc_date(std::time::SystemTime::now());
+    let measured_on = environment.measured_on.clone();
+    assert!(
+        measured_on == day_before || measured_on == day_after,
+        "{measured_on:?}, not {day_before:?} or {day_after:?}"
+    );
+    let day = measured_on.expect("a new report carries its day");
+    let bytes = day.as_bytes();
+    assert!(
+        bytes.len() == 10
+            && bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && day
+                .split('-')
+                .all(|part| part.bytes().all(|b| b.is_ascii_digit())),
+        "YYYY-MM-DD: {day}"
+    );
     if let Some(limit) = &report.environment.fd_limit {
         assert!(limit.soft >= limit.soft_before.min(limit.hard) && limit.soft <= limit.hard);
     }

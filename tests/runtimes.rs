@@ -3,10 +3,14 @@
 //! network namespace) and the model's (src/predict/runtimes.rs); a runtime that is missing or
 //! broken gives rows with the reason.
 //!
-//! On Linux the runtimes Debian packages (Python, Go, Node.js, Java, Ruby, PHP) are required:
-//! a missing one fails its test and names the package (`.ci/run` installs them). .NET has no
-//! Debian package and is not required. Elsewhere every row must still be measured or say why
-//! not.
+//! On Linux the runtimes Debian packages (Python, Go, Node.js, Java, Ruby, PHP) are needed by
+//! the two tests that compare every runtime with the model: where one is missing, they are
+//! reported as *ignored* with the reason ("go is not installed: install golang-go"), so that
+//! `cargo test` passes on a machine with only the Rust toolchain. With
+//! `BACKLOG_PROBE_REQUIRE_RUNTIMES=1` (`.ci/run` sets it) they run and fail instead, naming the
+//! package. .NET has no Debian package and is never required. Elsewhere every row must still be
+//! measured or say why not. The tests of Python's rows (its snapshot, and its stored limits on
+//! Linux) need python3 on every OS, under the same rule.
 
 mod common;
 
@@ -32,16 +36,117 @@ fn required() -> Vec<&'static Program> {
     }
 }
 
+/// Set to `1`, a missing required runtime fails the tests that need it instead of having them
+/// ignored.
+const REQUIRE_RUNTIMES: &str = "BACKLOG_PROBE_REQUIRE_RUNTIMES";
+
+/// The tests that need every required runtime.
+const NEEDING_RUNTIMES: [&str; 2] = [
+    "every_installed_runtime_is_measured_with_its_version",
+    "stored_limits_equal_ss_and_the_model",
+];
+
+/// The tests that need Python only (every OS's CI runner has it).
+const NEEDING_PYTHON: [&str; 2] = ["python_defaults_match_snapshot", "linux_python_defaults"];
+
+/// What is missing of the required runtimes, one "go is not installed: install golang-go"
+/// each, joined; `None` where all are on PATH.
+fn missing_runtimes() -> Option<String> {
+    missing_of(required())
+}
+
+/// [`missing_runtimes`] for Python alone.
+fn missing_python() -> Option<String> {
+    missing_of(vec![
+        runtimes::program("python").expect("Python is a runtime program"),
+    ])
+}
+
+/// What is missing of `programs`, as [`missing_runtimes`] words it.
+fn missing_of(programs: Vec<&'static Program>) -> Option<String> {
+    let missing: Vec<String> = programs
+        .into_iter()
+        .filter(|program| !common::on_path(program.command))
+        .map(|program| {
+            format!(
+                "{} is not installed: install {}",
+                program.command, program.install
+            )
+        })
+        .collect();
+    (!missing.is_empty()).then(|| missing.join("; "))
+}
+
 /// Fail, naming the package, unless every required runtime is on PATH.
 fn require_runtimes() {
-    for program in required() {
-        assert!(
-            common::on_path(program.command),
-            "{} is required: install {}",
-            program.command,
-            program.install
-        );
+    if let Some(missing) = missing_runtimes() {
+        panic!("{missing} (this test compares every runtime with the model)");
     }
+}
+
+/// Fail, naming the package, unless python3 is on PATH.
+fn require_python() {
+    if let Some(missing) = missing_python() {
+        panic!("{missing} (this test measures Python's listeners)");
+    }
+}
+
+/// The library's extras report (every runtime program that is installed), measured once.
+fn report() -> &'static ExtrasReport {
+    static REPORT: std::sync::OnceLock<ExtrasReport> = std::sync::OnceLock::new();
+    REPORT.get_or_init(backlog_probe::run::extras_report)
+}
+
+/// The rows of Python's program in [`report`] (python3 must be on PATH).
+fn python_rows() -> Vec<&'static RuntimeDefault> {
+    require_python();
+    let python = rows_of(report(), "python");
+    assert_eq!(python.len(), 3, "{python:?}");
+    python
+}
+
+/// Python's rows against their snapshot (the per-OS folder of tests/extras.rs' snapshots),
+/// unless this OS's behaviour cannot be measured here (Wine).
+fn python_defaults_match_snapshot() {
+    let python = python_rows();
+    let environment = &report().environment;
+    if common::behaviour_not_compared(environment, "extras_runtime_defaults_python") {
+        return;
+    }
+    let _scope = common::snapshot_settings(environment).bind_to_scope();
+    insta::assert_json_snapshot!(
+        "extras_runtime_defaults_python",
+        serde_json::json!({
+            "system_somaxconn": environment.somaxconn.setting,
+            "runtime_defaults": python,
+        })
+    );
+}
+
+/// CPython Modules/socketmodule.c `sock_listen()`: no argument means
+/// `Py_MIN(SOMAXCONN, 128)`, and "We support backlog < 0 ... backlog = 0"; `socket.SOMAXCONN`
+/// is the C constant (glibc 4096), clamped to somaxconn (net/socket.c). On Linux the listener
+/// listing (sock_diag) shows the stored backlog exactly.
+fn linux_python_defaults() {
+    let python = python_rows();
+    let limit = |api: &str| {
+        python
+            .iter()
+            .find(|d| d.api == api)
+            .and_then(|d| d.kernel_limit)
+    };
+    assert_eq!(limit("python3 socket.listen()"), Some(128), "{python:?}");
+    assert_eq!(limit("python3 socket.listen(-1)"), Some(0), "{python:?}");
+    let somaxconn = report()
+        .environment
+        .somaxconn
+        .setting
+        .expect("Linux exposes net.core.somaxconn") as u32;
+    assert_eq!(
+        limit("python3 socket.listen(socket.SOMAXCONN)"),
+        Some(somaxconn.min(4096)),
+        "{python:?}"
+    );
 }
 
 /// `extras --format json` with `args`, `PATH` replaced where `path` is given, within a bound
@@ -429,12 +534,36 @@ fn main() -> std::process::ExitCode {
         "a_runtime_that_prints_no_port_is_a_failed_row",
         a_runtime_that_prints_no_port_is_a_failed_row,
     ));
-    common::run_with_namespaces_and_tools(
+    plain.push((
+        "python_defaults_match_snapshot",
+        python_defaults_match_snapshot,
+    ));
+    let mut unsupported = Vec::new();
+    if cfg!(target_os = "linux") {
+        plain.push(("linux_python_defaults", linux_python_defaults));
+    } else {
+        unsupported.push(("linux_python_defaults", "Python's TCP_INFO read is Linux's"));
+    }
+    // A missing runtime: the tests that need it are ignored with the reason, unless required.
+    let required = std::env::var_os(REQUIRE_RUNTIMES).is_some_and(|v| v == "1");
+    let missing = missing_runtimes().filter(|_| !required);
+    let python = missing_python().filter(|_| !required);
+    common::run_tests_needing(
         &[(
             "stored_limits_equal_ss_and_the_model",
             stored_limits_equal_ss_and_the_model,
         )],
         &["ss"],
         &plain,
+        &unsupported,
+        |name| {
+            if NEEDING_RUNTIMES.contains(&name) {
+                missing.clone()
+            } else if NEEDING_PYTHON.contains(&name) {
+                python.clone()
+            } else {
+                None
+            }
+        },
     )
 }

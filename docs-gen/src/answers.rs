@@ -40,6 +40,9 @@ pub struct AnswersPage {
     pub agreement: Vec<OsAgreement>,
     /// How each measured stack (kernels, then gVisor) agrees with the model.
     pub stacks_agreement: Vec<StackAgreement>,
+    /// [`Self::agreement`] and [`Self::stacks_agreement`] in totals, for answers.md's one
+    /// sentence (its size does not grow with the reports; the lines are answers-depth.md's).
+    pub agreement_total: AgreementTotal,
     /// The overview table: the default backlogs on every OS (and gVisor where measured).
     pub overview: Overview,
     /// Linux's `TCP_INFO` view of its `listen(5)` case, where measured.
@@ -109,6 +112,47 @@ pub struct ReportAgreement {
     pub compared: usize,
     /// Those that contradict it.
     pub contradicting: Vec<Link>,
+}
+
+/// How all native reports and stacks compare with the model, in totals.
+#[derive(Debug, Serialize)]
+pub struct AgreementTotal {
+    /// Native reports counted.
+    pub reports: usize,
+    /// Stacks counted (Linux kernels, gVisor).
+    pub stacks: usize,
+    /// Cases the model could be compared with, over all of them.
+    pub compared: usize,
+    /// Those that contradict it.
+    pub contradicting: usize,
+    /// Reports and stacks with at least one contradiction.
+    pub contradicting_sources: usize,
+    /// The OSes without a native report (`macOS`, ...).
+    pub unmeasured: Vec<&'static str>,
+}
+
+impl AgreementTotal {
+    fn of(agreement: &[OsAgreement], stacks: &[StackAgreement]) -> Self {
+        let reports = agreement.iter().flat_map(|os| &os.reports);
+        let lines = reports
+            .clone()
+            .map(|r| (r.compared, r.contradicting.len()))
+            .chain(stacks.iter().map(|s| (s.compared, s.contradicting.len())));
+        AgreementTotal {
+            reports: reports.count(),
+            stacks: stacks.len(),
+            compared: lines.clone().map(|(compared, _)| compared).sum(),
+            contradicting: lines.clone().map(|(_, contradicting)| contradicting).sum(),
+            contradicting_sources: lines
+                .filter(|&(_, contradicting)| contradicting > 0)
+                .count(),
+            unmeasured: agreement
+                .iter()
+                .filter(|os| os.reports.is_empty())
+                .map(|os| os.name)
+                .collect(),
+        }
+    }
 }
 
 /// How one stack's reports compare with the model.
@@ -978,10 +1022,13 @@ fn gvisor_runs(corpus: &Corpus<'_>) -> Vec<GvisorRuns> {
 
 /// The page model of `answers.md`.
 pub fn page(corpus: &Corpus<'_>) -> AnswersPage {
+    let os_agreement = agreement(corpus);
+    let stacks_agreement = stacks_agreement(corpus);
     AnswersPage {
         figures: figures(corpus),
-        agreement: agreement(corpus),
-        stacks_agreement: stacks_agreement(corpus),
+        agreement_total: AgreementTotal::of(&os_agreement, &stacks_agreement),
+        agreement: os_agreement,
+        stacks_agreement,
         overview: overview(corpus),
         linux_kernel_view: linux_kernel_view(corpus),
         overflow: OsFamily::ALL

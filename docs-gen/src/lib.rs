@@ -338,7 +338,8 @@ pub(crate) struct Corpus<'a> {
     reports: &'a [SourcedReport],
     extras: &'a [SourcedExtras],
     stacks: &'a [SourcedStack],
-    /// The day each data file was measured, by file name ([`MEASURED_ON`]).
+    /// The day each data file was measured, by file name: the report's own
+    /// (`environment.measured_on`), else [`MEASURED_ON`]'s.
     measured_on: BTreeMap<String, String>,
 }
 
@@ -377,17 +378,41 @@ impl<'a> Corpus<'a> {
         extras: &'a [SourcedExtras],
         stacks: &'a [SourcedStack],
     ) -> Self {
+        let mut measured_on = BTreeMap::new();
+        let mut own_day = |file_name: &str, environment: &Environment| {
+            if let Some(day) = environment.measured_on.as_ref().filter(|day| is_day(day)) {
+                measured_on.insert(file_name.to_string(), day.clone());
+            }
+        };
+        for report in reports.iter().chain(stacks.iter().flat_map(|stack| {
+            stack
+                .report
+                .iter()
+                .chain(stack.worlds.iter().map(|world| &world.sourced))
+                .chain(&stack.repeats)
+        })) {
+            own_day(&report.file_name, &report.report.environment);
+        }
+        for extras in extras
+            .iter()
+            .chain(stacks.iter().filter_map(|stack| stack.extras.as_ref()))
+        {
+            own_day(&extras.file_name, &extras.report.environment);
+        }
         Corpus {
             reports,
             extras,
             stacks,
-            measured_on: BTreeMap::new(),
+            measured_on,
         }
     }
 
-    /// The same reports, with the day each was measured (file name → `YYYY-MM-DD`).
+    /// The same reports, with the day each was measured (file name → `YYYY-MM-DD`) where the
+    /// report carries no day of its own (one written before `environment.measured_on`).
     pub(crate) fn with_measured_on(mut self, measured_on: BTreeMap<String, String>) -> Self {
-        self.measured_on = measured_on;
+        for (name, day) in measured_on {
+            self.measured_on.entry(name).or_insert(day);
+        }
         self
     }
 
@@ -690,8 +715,8 @@ pub fn load_extras_bounded(dir: &Path, max_bytes: u64) -> Result<Vec<SourcedExtr
     .collect())
 }
 
-/// The file in a report directory that names the day each report was measured (the reports
-/// carry no date of their own): `{"measured_on": {"report-linux-x86_64.json": "2026-11-25"}}`.
+/// The file in a report directory that names the day each report was measured, for the reports
+/// that carry no date of their own (`environment.measured_on`, absent from older reports): `{"measured_on": {"report-linux-x86_64.json": "2026-11-25"}}`.
 pub const MEASURED_ON: &str = "measured-on.json";
 
 #[derive(serde::Deserialize)]
@@ -716,15 +741,7 @@ pub fn load_measured_on(dir: &Path, max_bytes: u64) -> Result<BTreeMap<String, S
             source,
         })?;
     for (name, day) in &file.measured_on {
-        let shape = day.len() == 10
-            && day.char_indices().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    c == '-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            });
-        if !shape {
+        if !is_day(day) {
             return Err(DocsError::MeasuredOn {
                 path: path.clone(),
                 name: name.clone(),
@@ -733,6 +750,19 @@ pub fn load_measured_on(dir: &Path, max_bytes: u64) -> Result<BTreeMap<String, S
         }
     }
     Ok(file.measured_on)
+}
+
+/// Whether `day` has the shape `YYYY-MM-DD` (a report's own day of another shape is not shown:
+/// [`MEASURED_ON`]'s, if any, is).
+fn is_day(day: &str) -> bool {
+    day.len() == 10
+        && day.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// Regenerate the docs: read the reports and extras reports in `reports_dir` (each at most

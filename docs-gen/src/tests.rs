@@ -1079,6 +1079,55 @@ fn results_give_the_day_a_report_was_measured_where_it_is_known() {
 }
 
 #[test]
+fn a_report_s_own_day_is_preferred_to_the_file_s() {
+    let mut own = linux_fixture();
+    own.environment.measured_on = Some("2026-12-07".to_string());
+    let mut malformed = linux_fixture();
+    malformed.environment.measured_on = Some("yesterday".to_string());
+    let mut undated = linux_fixture();
+    undated.environment.measured_on = None;
+    let reports = [
+        sourced("report-linux-x86_64.json", own),
+        sourced("report-linux-aarch64.json", malformed),
+        sourced("report-linux-riscv64.json", undated),
+    ];
+    let file_days =
+        std::collections::BTreeMap::from(["x86_64", "aarch64", "riscv64"].map(|arch| {
+            (
+                format!("report-linux-{arch}.json"),
+                "2026-11-25".to_string(),
+            )
+        }));
+    let results = file(
+        &render_with_dates(&reports, &[], &[], file_days),
+        "results.md",
+    )
+    .to_string();
+    let line = |arch: &str, day: &str| {
+        format!(
+            "Report: [`data/report-linux-{arch}.json`](data/report-linux-{arch}.json), measured on {day}, "
+        )
+    };
+    assert!(results.contains(&line("x86_64", "2026-12-07")), "{results}");
+    // A day of another shape is not shown; the file's is.
+    assert!(
+        results.contains(&line("aarch64", "2026-11-25")),
+        "{results}"
+    );
+    assert!(!results.contains("yesterday"));
+    assert!(
+        results.contains(&line("riscv64", "2026-11-25")),
+        "{results}"
+    );
+    // Without the file, the report's own day still shows.
+    let own_only = file(&render(&reports[..1], &[]), "results.md").to_string();
+    assert!(
+        own_only.contains(&line("x86_64", "2026-12-07")),
+        "{own_only}"
+    );
+}
+
+#[test]
 fn measurement_days_are_read_checked_and_optional() {
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(
@@ -1120,4 +1169,92 @@ fn a_runtime_that_disagrees_with_the_model_is_marked() {
     );
     let answers = file(&files, "answers-depth.md");
     assert!(answers.contains("| Python `socket.listen()` (no argument) | 128; model: limit 128, queue 129; [measured](results.md#linux-x86-64-runtime-python3-socket-listen): limit **100** ≠, queue **129** |"), "{answers}");
+}
+
+/// The words of `page` from its `<a id="model-status">` heading to the next heading.
+fn model_status_words(page: &str) -> usize {
+    let start = page
+        .find("<a id=\"model-status\"></a>")
+        .expect("the model-status section");
+    let rest = &page[start..];
+    let end = rest[1..].find("\n#").map_or(rest.len(), |at| at + 1);
+    rest[..end].split_whitespace().count()
+}
+
+/// answers.md stays under the 4,000 words tests/docs_answers.rs holds it to when the first
+/// results pull request adds macOS, Windows, FreeBSD and Linux arm64 reports (main and extras)
+/// to docs/data: its comparison with the model is totals, whatever the number of reports; the
+/// per-report lines are answers-depth.md's.
+#[test]
+fn answers_stays_under_4000_words_with_reports_of_every_runner() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/data");
+    let max = read::DEFAULT_MAX_INPUT_BYTES;
+    let mut reports = load_reports_bounded(&data, max).expect("docs/data reports");
+    let mut extras = load_extras_bounded(&data, max).expect("docs/data extras");
+    let stacks = stacks::load(&data, max, &mut reports, &mut extras).expect("docs/data stacks");
+    let days = load_measured_on(&data, max).expect("docs/data days");
+    let before = render_with_dates(&reports, &extras, &stacks, days.clone());
+
+    let macos: Report = serde_json::from_str(include_str!(
+        "../../tests/fixtures/report-macos-fixture.json"
+    ))
+    .expect("the macOS fixture");
+    let windows: Report = serde_json::from_str(include_str!(
+        "../../tests/fixtures/report-windows-fixture.json"
+    ))
+    .expect("the Windows fixture");
+    let mut macos_intel = macos.clone();
+    macos_intel.environment.target_arch = "x86_64".into();
+    let mut windows_arm = windows.clone();
+    windows_arm.environment.target_arch = "aarch64".into();
+    let mut freebsd = macos.clone();
+    freebsd.environment.target_os = "freebsd".into();
+    freebsd.environment.target_arch = "x86_64".into();
+    freebsd.environment.os.os_type = "FreeBSD".into();
+    freebsd.environment.os.version = "14.3.0".into();
+    freebsd.environment.kernel = Some("14.3-RELEASE".into());
+    freebsd.environment.somaxconn.setting_name = Some("kern.ipc.soacceptqueue".into());
+    freebsd.environment.settings =
+        std::collections::BTreeMap::from([("kern.ipc.soacceptqueue".into(), "128".into())]);
+    let mut linux_arm = linux_fixture();
+    linux_arm.environment.target_arch = "aarch64".into();
+    let runners = [
+        ("macos-aarch64", macos),
+        ("macos-x86_64", macos_intel),
+        ("windows-x86_64", windows),
+        ("windows-aarch64", windows_arm),
+        ("freebsd-x86_64", freebsd),
+        ("linux-aarch64", linux_arm),
+    ];
+    for (runner, report) in runners {
+        let mut runner_extras = extras_fixture();
+        runner_extras.environment = report.environment.clone();
+        reports.push(sourced(&format!("report-{runner}.json"), report));
+        extras.push(sourced_extras(
+            &format!("extras-{runner}.json"),
+            runner_extras,
+        ));
+    }
+    let after = render_with_dates(&reports, &extras, &stacks, days);
+
+    let words = file(&after, "answers.md").split_whitespace().count();
+    assert!(words < 4000, "answers.md would have {words} words");
+    // The comparison with the model does not grow with the reports (it loses the sentence
+    // about the OSes without a report); the depth page lists each one.
+    let (status_before, status_after) = (
+        model_status_words(file(&before, "answers.md")),
+        model_status_words(file(&after, "answers.md")),
+    );
+    assert!(
+        status_after <= status_before,
+        "{status_before} words before, {status_after} after"
+    );
+    let depth = file(&after, "answers-depth.md");
+    for runner in ["macOS", "Windows", "FreeBSD"] {
+        assert!(
+            depth.contains(&format!("\n- {runner} (")),
+            "answers-depth.md lists {runner}'s report"
+        );
+    }
+    assert!(!file(&after, "answers.md").contains("No report yet for"));
 }

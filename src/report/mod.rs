@@ -30,7 +30,10 @@
 //!   system's effective limit and its knob, or null); `settings` (other knobs by sysctl name,
 //!   values as strings); `fd_limit` (`soft_before`, `soft`, `hard`, or null where the OS has no
 //!   such limit); `emulator` (e.g. `"wine 8.0"`, or null); `sandbox` (`"gvisor"`, `"wsl"`,
-//!   `"container"`, absent when none is detected; under gVisor the TCP stack is gVisor's own).
+//!   `"container"`, absent when none is detected; under gVisor the TCP stack is gVisor's own);
+//!   `measured_on` (`"2026-12-08"`: the UTC day the run started, from the system clock; absent
+//!   in reports written before it was added). The burst and extras reports carry the same
+//!   `environment`.
 //! - `settings` ([`Settings`]): `cap`, the most connections a case opens; `deadline_ms`, the
 //!   run's deadline, present only when one was set.
 //! - `cases`: one [`CaseReport`] per experiment, in the order they were planned:

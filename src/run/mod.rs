@@ -17,7 +17,7 @@ pub mod workers;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::environment::Environment;
 use crate::experiment::budget::{FdBudget, process_budget};
@@ -232,6 +232,7 @@ pub fn run_report(
     }
     // Detecting the environment may start a program (os_info runs lsb_release), so it runs
     // beside the cases rather than before them; where no thread can start for it, after them.
+    let started = SystemTime::now();
     let (environment, cases) = std::thread::scope(|scope| {
         let environment = std::thread::Builder::new()
             .name("environment".into())
@@ -262,7 +263,8 @@ pub fn run_report(
         };
         let environment = environment
             .and_then(|thread| thread.join().ok())
-            .unwrap_or_else(Environment::detect);
+            .unwrap_or_else(Environment::detect)
+            .started_at(started);
         (environment, cases)
     });
     let mut report = Report {
@@ -341,8 +343,9 @@ pub fn extras_report_with_runtimes(
     budget: &FdBudget,
     runtimes: &extras::RuntimeOptions,
 ) -> ExtrasReport {
+    let started = SystemTime::now();
     let measured = extras::run_extras_with(budget, runtimes);
-    ExtrasReport::new(measured, Environment::detect())
+    ExtrasReport::new(measured, Environment::detect().started_at(started))
 }
 
 /// The smallest descriptor budget that can run even one case.

@@ -192,6 +192,19 @@ pub fn run_tests(
     plain: &[Test],
     unsupported: &[(&'static str, &'static str)],
 ) -> std::process::ExitCode {
+    run_tests_needing(privileged, tools, plain, unsupported, |_| None)
+}
+
+/// [`run_tests`], where `missing_for(name)` says what a test needs that this machine lacks (a
+/// runtime that is not installed): such a test is reported as ignored with that reason (on
+/// stderr too), never as passed; run anyway (`--include-ignored`), it fails on what it lacks.
+pub fn run_tests_needing(
+    privileged: &[Test],
+    tools: &[&str],
+    plain: &[Test],
+    unsupported: &[(&'static str, &'static str)],
+    missing_for: impl Fn(&str) -> Option<String>,
+) -> std::process::ExitCode {
     use libtest_mimic::{Arguments, Trial};
     let args = Arguments::from_args();
     let missing: Vec<&str> = tools
@@ -216,10 +229,17 @@ pub fn run_tests(
             Ok(())
         })
     };
+    let lacking = |&(name, _): &Test| {
+        let reason = missing_for(name);
+        if let Some(reason) = &reason {
+            eprintln!("{name} ignored: {reason}");
+        }
+        reason.is_some()
+    };
     let trials = privileged
         .iter()
-        .map(|t| trial(t).with_ignored_flag(unavailable.is_some()))
-        .chain(plain.iter().map(trial))
+        .map(|t| trial(t).with_ignored_flag(unavailable.is_some() || lacking(t)))
+        .chain(plain.iter().map(|t| trial(t).with_ignored_flag(lacking(t))))
         .chain(unsupported.iter().map(|&(name, reason)| {
             Trial::test(name, move || {
                 Err(format!("not supported here: {reason}").into())
