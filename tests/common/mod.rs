@@ -345,14 +345,20 @@ pub fn program_for_other_users(program: &Path) -> PathBuf {
     static COPIED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     let own = binary_for_other_users();
     if !is_root() || program == Path::new(env!("CARGO_BIN_EXE_backlog-probe")) {
-        return if is_root() { own.to_path_buf() } else { program.to_path_buf() };
+        return if is_root() {
+            own.to_path_buf()
+        } else {
+            program.to_path_buf()
+        };
     }
     use std::os::unix::fs::PermissionsExt;
     let copy = own
         .parent()
         .expect("the copy's directory")
         .join(program.file_name().expect("a program's file name"));
-    let mut copied = COPIED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut copied = COPIED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !copied.contains(&copy) {
         std::fs::copy(program, &copy).expect("copy the program");
         std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
