@@ -47,12 +47,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use backlog_probe::environment::Environment;
-use backlog_probe::observation::extras::{
-    LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
-};
 use backlog_probe::plan::Backlog;
 use backlog_probe::predict::{self, Limits, OsFamily, Prediction};
 use backlog_probe::report::extras::ExtrasReport;
+use backlog_probe::report::extras::{
+    LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
+};
 use backlog_probe::report::{CaseReport, Report, read};
 use stacks::SourcedStack;
 

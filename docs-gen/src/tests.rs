@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use backlog_probe::observation::extras::{FillResult, FillStop};
 use backlog_probe::report::Report;
+use backlog_probe::report::extras::{FillResult, FillStop};
 
 fn linux_fixture() -> Report {
     serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
@@ -18,7 +18,9 @@ fn extras_fixture() -> ExtrasReport {
         .expect("the fixture is an extras report")
 }
 
-fn sourced_extras(file_name: &str, report: ExtrasReport) -> SourcedExtras {
+/// `report` as a loaded file, its rows judged again (a test may have edited their facts).
+fn sourced_extras(file_name: &str, mut report: ExtrasReport) -> SourcedExtras {
+    report.judge();
     SourcedExtras {
         file_name: file_name.to_string(),
         report,
