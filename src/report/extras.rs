@@ -227,7 +227,6 @@ impl From<observed::RuntimeDefault> for RuntimeDefault {
 /// Every extra experiment's results. The rows' verdicts are not on the wire: they are judged
 /// when the report is made or read, and again by [`ExtrasReport::judge`] after an edit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "ExtrasWire")]
 #[non_exhaustive]
 pub struct ExtrasReport {
     /// [`EXTRAS_SCHEMA_VERSION`].
@@ -237,47 +236,59 @@ pub struct ExtrasReport {
     /// Where it ran.
     pub environment: Environment,
     /// `listen()` on UDP sockets.
+    #[serde(deserialize_with = "judged")]
     pub udp: Vec<UdpListen>,
     /// Unix-domain listeners.
+    #[serde(deserialize_with = "judged")]
     pub unix_domain: Vec<LocalCase>,
     /// `listen()` twice.
+    #[serde(deserialize_with = "judged")]
     pub relisten: Vec<RelistenCase>,
     /// Runtime defaults.
+    #[serde(deserialize_with = "judged")]
     pub runtime_defaults: Vec<RuntimeDefault>,
     /// Each measured runtime's version, by runtime. Absent in reports written before it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub runtime_versions: BTreeMap<String, String>,
 }
 
-/// [`ExtrasReport`] as read, before its rows are judged.
-#[derive(Deserialize)]
-struct ExtrasWire {
-    schema_version: u32,
-    tool: Tool,
-    environment: Environment,
-    udp: Vec<UdpListen>,
-    unix_domain: Vec<LocalCase>,
-    relisten: Vec<RelistenCase>,
-    runtime_defaults: Vec<RuntimeDefault>,
-    #[serde(default)]
-    runtime_versions: BTreeMap<String, String>,
+/// A row whose verdict is judged from its facts.
+trait Judged {
+    /// Judge it again.
+    fn judge(&mut self);
 }
 
-impl From<ExtrasWire> for ExtrasReport {
-    fn from(wire: ExtrasWire) -> Self {
-        let mut report = ExtrasReport {
-            schema_version: wire.schema_version,
-            tool: wire.tool,
-            environment: wire.environment,
-            udp: wire.udp,
-            unix_domain: wire.unix_domain,
-            relisten: wire.relisten,
-            runtime_defaults: wire.runtime_defaults,
-            runtime_versions: wire.runtime_versions,
-        };
-        report.judge();
-        report
+impl Judged for UdpListen {
+    fn judge(&mut self) {
+        self.outcome = udp_outcome(&self.listen);
     }
+}
+
+impl Judged for LocalCase {
+    fn judge(&mut self) {
+        self.verdict = self.fill.as_ref().map(fill_verdict);
+    }
+}
+
+impl Judged for RelistenCase {
+    fn judge(&mut self) {
+        self.verdict = self.fill.as_ref().map(fill_verdict);
+    }
+}
+
+impl Judged for RuntimeDefault {
+    fn judge(&mut self) {
+        self.verdict = self.fill.as_ref().map(fill_verdict);
+    }
+}
+
+/// Rows as read, each judged.
+fn judged<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Judged>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let mut rows = Vec::<T>::deserialize(deserializer)?;
+    rows.iter_mut().for_each(Judged::judge);
+    Ok(rows)
 }
 
 impl ExtrasReport {
@@ -308,18 +319,10 @@ impl ExtrasReport {
     /// Judge every row again from its facts ([`crate::classify::extras`]): after the facts of
     /// a report were edited.
     pub fn judge(&mut self) {
-        for udp in &mut self.udp {
-            udp.outcome = udp_outcome(&udp.listen);
-        }
-        for case in &mut self.unix_domain {
-            case.verdict = case.fill.as_ref().map(fill_verdict);
-        }
-        for case in &mut self.relisten {
-            case.verdict = case.fill.as_ref().map(fill_verdict);
-        }
-        for default in &mut self.runtime_defaults {
-            default.verdict = default.fill.as_ref().map(fill_verdict);
-        }
+        self.udp.iter_mut().for_each(Judged::judge);
+        self.unix_domain.iter_mut().for_each(Judged::judge);
+        self.relisten.iter_mut().for_each(Judged::judge);
+        self.runtime_defaults.iter_mut().for_each(Judged::judge);
     }
 }
 
