@@ -100,6 +100,19 @@ fn the_committed_extras_report_is_a_native_linux_run() {
     );
 }
 
+/// An anchor as the pages write it: ASCII letters and digits lower-cased, anything else `-`.
+fn anchor_of(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// Every stack `cargo xtask stacks` wrote is documented as a stack (a kernel column and section,
 /// or a gVisor section), never as a second report of its OS; the Linux section stays the host's.
 #[test]
@@ -136,16 +149,7 @@ fn the_committed_stacks_are_documented_as_stacks() {
             .and_then(|s| s.to_str())
             .and_then(|s| s.strip_prefix("stack-"))
             .expect("a key");
-        let anchor: String = format!("stack-{key}")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
+        let anchor = anchor_of(&format!("stack-{key}"));
         assert!(
             results.contains(&format!("<a id=\"{anchor}\"></a>")),
             "{stack}: no section #{anchor}"
@@ -174,16 +178,7 @@ fn the_committed_stacks_are_documented_as_stacks() {
                 .and_then(|v| v.split(['-', '~', '+']).next())
                 .expect("the kernel package's version");
             let arch = manifest["arch"].as_str().expect("an arch");
-            let versioned: String = format!("stack-linux-{upstream}-{arch}")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
+            let versioned = anchor_of(&format!("stack-linux-{upstream}-{arch}"));
             assert!(
                 results.contains(&format!("](#{versioned}) |")),
                 "{stack}: no column in the kernels table"

@@ -10,8 +10,8 @@ use backlog_probe::classify::extras::queue_was_full;
 use backlog_probe::experiment::budget::process_budget;
 use backlog_probe::experiment::extras::{defaults, unix};
 use backlog_probe::observation::FailedAt;
-use backlog_probe::observation::extras::{FillStop, LocalType, MeasureStatus, RuntimeDefault};
 use backlog_probe::report::extras::{EXTRAS_SCHEMA_VERSION, ExtrasReport};
+use backlog_probe::report::extras::{FillStop, LocalType, MeasureStatus, RuntimeDefault};
 use serde_json::json;
 
 /// All extras, run once per test binary and shared.

@@ -22,10 +22,10 @@ use backlog_probe::classify::extras::measured_queue;
 use backlog_probe::environment::Environment;
 use backlog_probe::experiment::budget::process_budget;
 use backlog_probe::experiment::extras::runtimes::{self, PROGRAMS, Program};
-use backlog_probe::observation::extras::{MeasureStatus, RuntimeDefault};
 use backlog_probe::predict::runtimes::{RUNTIMES, model_of};
 use backlog_probe::predict::{Limits, OsFamily};
 use backlog_probe::report::extras::ExtrasReport;
+use backlog_probe::report::extras::{MeasureStatus, RuntimeDefault};
 
 /// The runtime programs this OS's test machines must have.
 fn required() -> Vec<&'static Program> {
@@ -347,7 +347,7 @@ fn stored_limits_equal_ss_and_the_model() {
                     "{}: extras' stored limit against ss's Send-Q",
                     variant.api
                 );
-                assert_matches_model(&row, &limits);
+                assert_matches_model(&row.into(), &limits);
             }
         }
         let std_row = backlog_probe::experiment::extras::defaults::measure_listener(

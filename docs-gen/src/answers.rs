@@ -9,19 +9,21 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::agreement::Agreement;
-use super::cells::{first_client_error, listen_text, queue_text};
+use super::cells::{fill_error, first_client_error, listen_text, queue_text};
 use super::stacks::{
     self, DEFAULT_WORLD, SourcedStack, WORLD_ORDER, case_of, kernels_row_anchor, world_report,
 };
 use super::{Corpus, Figure, Link, SourcedReport, default_backlogs};
-use backlog_probe::classify::extras::{RelistenOutcome, queue_was_full, relisten_outcome};
+use backlog_probe::classify::extras::{
+    FillOutcome, FillVerdict, QueuePattern, RelistenOutcome, UdpOutcome as Udp, contradicts,
+    queue_pattern, relisten_outcome, relisten_verdict,
+};
 use backlog_probe::classify::tcp::LateKind;
 use backlog_probe::export::text::seconds;
-use backlog_probe::observation::FailedAt;
-use backlog_probe::observation::extras::{FillResult, FillStop, LocalType};
 use backlog_probe::plan::{Backlog, Family};
 use backlog_probe::predict::runtimes::{Passes, RUNTIMES, Runtime, model_of, passed};
 use backlog_probe::predict::{OsFamily, relisten};
+use backlog_probe::report::extras::{FillResult, LocalType};
 
 const LINUX: OsFamily = OsFamily::Linux;
 const GVISOR: OsFamily = OsFamily::Gvisor;
@@ -563,23 +565,17 @@ fn runtime_cell(
     let limits = corpus.limits(os);
     let measured = measured.map(|(sourced, default)| {
         let model = model_of(&default.api, os, &limits);
-        let queue = default
-            .fill
-            .as_ref()
-            .filter(|f| queue_was_full(f.stop))
-            .map(|f| f.queue_length);
+        let queue = default.verdict.and_then(|v| v.queue.measured());
         let model_limit = model.as_ref().and_then(|m| m.stored_limit);
         let model_queue = model.as_ref().and_then(|m| m.queue);
-        let differs =
-            |a: Option<u32>, b: Option<u32>| matches!((a, b), (Some(a), Some(b)) if a != b);
         RuntimeMeasured {
             link: format!("results.md#{}", sourced.runtime_anchor(default)),
             limit: default.kernel_limit,
             queue,
             model_limit,
             model_queue,
-            limit_differs: differs(default.kernel_limit, model_limit),
-            queue_differs: differs(queue, model_queue),
+            limit_differs: contradicts(default.kernel_limit, model_limit),
+            queue_differs: contradicts(queue, model_queue),
         }
     });
     RuntimeCell {
@@ -610,15 +606,13 @@ fn udp(corpus: &Corpus<'_>, os: OsFamily) -> UdpAnswer {
     let mut outcomes: Vec<UdpOutcome> = Vec::new();
     for sourced in corpus.measured_extras(os) {
         for udp in &sourced.report.udp {
-            let (result, error) = if udp.listen.ok {
-                ("succeeded", None)
-            } else if udp.listen.failed_at == Some(FailedAt::Listen) {
-                (
+            let (result, error) = match udp.outcome {
+                Udp::Succeeded => ("succeeded", None),
+                Udp::Failed => (
                     "failed",
                     udp.listen.os_error.as_ref().map(ToString::to_string),
-                )
-            } else {
-                ("not_set_up", None)
+                ),
+                Udp::NotSetUp => ("not_set_up", None),
             };
             let listen = listen_text(&udp.listen);
             let row = Link {
@@ -648,19 +642,18 @@ fn udp(corpus: &Corpus<'_>, os: OsFamily) -> UdpAnswer {
     }
 }
 
-/// How a full Unix-domain queue showed itself to the next client.
-fn unix_overflow(fill: &FillResult) -> UnixOverflow {
-    let error = fill
-        .os_error
-        .as_ref()
-        .map_or_else(|| "no error".to_string(), ToString::to_string);
-    let stop = match fill.stop {
-        FillStop::FailedImmediately => "failed_at_once",
-        FillStop::FailedInHandshake => "failed",
-        FillStop::Pending => "pending",
-        FillStop::Cap | FillStop::OutOfResources => "cut",
+/// How a full Unix-domain queue showed itself to the next client, from the fill's verdict.
+fn unix_overflow(fill: &FillResult, verdict: &FillVerdict) -> UnixOverflow {
+    let stop = match verdict.outcome {
+        FillOutcome::FailedAtOnce => "failed_at_once",
+        FillOutcome::FailedInHandshake => "failed",
+        FillOutcome::Pending => "pending",
+        FillOutcome::Cut(_) => "cut",
     };
-    UnixOverflow { stop, error }
+    UnixOverflow {
+        stop,
+        error: fill_error(fill),
+    }
 }
 
 /// The Unix-domain answer of one OS with an extras report, or `None` without one.
@@ -683,12 +676,13 @@ fn unix(corpus: &Corpus<'_>, os: OsFamily) -> Option<UnixAnswer> {
             {
                 let link = format!("results.md#{}", sourced.unix_anchor(case));
                 let mut queue = None;
-                if let Some(fill) = case.fill.as_ref().filter(|_| case.listen.ok) {
-                    queue = Some(queue_text(fill));
-                    if queue_was_full(fill.stop) {
-                        full.push((case.backlog, fill.queue_length));
+                let filled = case.fill.as_ref().zip(case.verdict.as_ref());
+                if let Some((fill, verdict)) = filled.filter(|_| case.listen.ok) {
+                    queue = Some(queue_text(verdict));
+                    if let Some(measured) = verdict.queue.measured() {
+                        full.push((case.backlog, measured));
                     }
-                    let overflow = unix_overflow(fill);
+                    let overflow = unix_overflow(fill, verdict);
                     if !overflows.contains(&overflow) {
                         overflows.push(overflow);
                     }
@@ -708,21 +702,10 @@ fn unix(corpus: &Corpus<'_>, os: OsFamily) -> Option<UnixAnswer> {
             }
         }
     }
-    let pattern = if !full.is_empty()
-        && full
-            .iter()
-            .all(|&(backlog, queue)| i64::from(queue) == i64::from(backlog) + 1)
-    {
-        Some("plus_one")
-    } else if !full.is_empty()
-        && full
-            .iter()
-            .all(|&(backlog, queue)| i64::from(queue) == i64::from(backlog))
-    {
-        Some("exact")
-    } else {
-        None
-    };
+    let pattern = queue_pattern(&full).map(|pattern| match pattern {
+        QueuePattern::PlusOne => "plus_one",
+        QueuePattern::Exact => "exact",
+    });
     Some(UnixAnswer {
         name: os.display_name(),
         types,
@@ -746,27 +729,23 @@ fn relisten(corpus: &Corpus<'_>, os: OsFamily) -> RelistenAnswer {
                 second_failed: second.filter(|l| !l.ok).map(listen_text),
                 kernel_limit: case.kernel_queue.filter(|_| os != GVISOR).map(|q| q.limit),
                 queue: case
-                    .fill
+                    .verdict
                     .as_ref()
                     .map_or_else(|| "-".to_string(), queue_text),
             });
             // gVisor's TCP_INFO reads 0/0: no view of the queue.
             kept.push(relisten_outcome(
-                case,
+                &case.observed(),
                 os != GVISOR,
                 corpus.figure(os, case.first_backlog).value,
                 corpus.figure(os, case.second_backlog).value,
             ));
         }
     }
-    let verdict = if rows.is_empty() {
-        None
-    } else if kept.iter().all(|k| *k == RelistenOutcome::SecondApplied) {
-        Some("applied")
-    } else if kept.iter().all(|k| *k == RelistenOutcome::FirstKept) {
-        Some("stayed")
-    } else {
-        None
+    let verdict = match relisten_verdict(&kept) {
+        Some(RelistenOutcome::SecondApplied) => Some("applied"),
+        Some(RelistenOutcome::FirstKept) => Some("stayed"),
+        _ => None,
     };
     RelistenAnswer {
         os: os.as_str(),

@@ -1,11 +1,11 @@
 //! The cell texts both pages share (`results.md` and `answers.md`).
 
-use backlog_probe::classify::extras::queue_was_full;
+use backlog_probe::classify::extras::{FillOutcome, FillVerdict, QueueVerdict};
 use backlog_probe::classify::tcp::OverflowKind;
 use backlog_probe::export::text::{fill_cut_text, seconds};
 use backlog_probe::observation::ListenReport;
-use backlog_probe::observation::extras::{FillResult, FillStop};
 use backlog_probe::report::CaseReport;
+use backlog_probe::report::extras::FillResult;
 
 /// `ok`, or the failed step and its raw error by name and number.
 pub(super) fn listen_text(listen: &ListenReport) -> String {
@@ -19,26 +19,32 @@ pub(super) fn listen_text(listen: &ListenReport) -> String {
     }
 }
 
-/// The queue length of a fill: `6`, or `≥ 6` when the fill stopped before the queue was full.
-pub(super) fn queue_text(fill: &FillResult) -> String {
-    if queue_was_full(fill.stop) {
-        fill.queue_length.to_string()
-    } else {
-        format!("≥ {}", fill.queue_length)
+/// The queue length of a fill's verdict: `6`, or `≥ 6` when the fill stopped before the queue
+/// was full.
+pub(super) fn queue_text(verdict: &FillVerdict) -> String {
+    match verdict.queue {
+        QueueVerdict::Measured(queue) => queue.to_string(),
+        QueueVerdict::AtLeast(queue) => format!("≥ {queue}"),
     }
 }
 
-/// How the fill ended: what the first connection that did not fit saw.
-pub(super) fn overflow_text(fill: &FillResult) -> String {
-    let error = fill
-        .os_error
+/// The raw error of the connect that ended a fill, or `no error`.
+pub(super) fn fill_error(fill: &FillResult) -> String {
+    fill.os_error
         .as_ref()
-        .map_or_else(|| "no error".to_string(), ToString::to_string);
-    match fill.stop {
-        FillStop::Pending => "next connect() stayed pending".to_string(),
-        FillStop::FailedImmediately => format!("next connect() failed at once: {error}"),
-        FillStop::FailedInHandshake => format!("next connect() failed in the handshake: {error}"),
-        FillStop::Cap | FillStop::OutOfResources => {
+        .map_or_else(|| "no error".to_string(), ToString::to_string)
+}
+
+/// How the fill ended: what the first connection that did not fit saw.
+pub(super) fn overflow_text(fill: &FillResult, verdict: &FillVerdict) -> String {
+    let error = fill_error(fill);
+    match verdict.outcome {
+        FillOutcome::Pending => "next connect() stayed pending".to_string(),
+        FillOutcome::FailedAtOnce => format!("next connect() failed at once: {error}"),
+        FillOutcome::FailedInHandshake => {
+            format!("next connect() failed in the handshake: {error}")
+        }
+        FillOutcome::Cut(_) => {
             format!("not measured: {}", fill_cut_text(fill).unwrap_or_default())
         }
     }

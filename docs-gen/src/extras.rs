@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use super::SourcedExtras;
 use super::cells::{listen_text, overflow_text, queue_text};
-use backlog_probe::observation::extras::{FillResult, RuntimeDefault};
+use backlog_probe::classify::extras::FillVerdict;
 use backlog_probe::predict::OsFamily;
 use backlog_probe::predict::runtimes::passed_by;
+use backlog_probe::report::extras::{FillResult, RuntimeDefault};
 
 /// One extras report's section.
 #[derive(Debug, Serialize)]
@@ -123,11 +124,11 @@ fn status_text(runtime: &RuntimeDefault) -> String {
     text
 }
 
-/// A fill's queue and how it ended, `-` for each where there was no fill.
-fn fill_cells(fill: Option<&FillResult>) -> (String, String) {
-    fill.map_or_else(
+/// A fill's queue and how it ended, from its verdict, `-` for each where there was no fill.
+fn fill_cells(fill: Option<&FillResult>, verdict: Option<&FillVerdict>) -> (String, String) {
+    fill.zip(verdict).map_or_else(
         || ("-".to_string(), "-".to_string()),
-        |fill| (queue_text(fill), overflow_text(fill)),
+        |(fill, verdict)| (queue_text(verdict), overflow_text(fill, verdict)),
     )
 }
 
@@ -164,7 +165,7 @@ pub(super) fn section(os: OsFamily, sourced: &SourcedExtras, kernel_view: bool) 
             .unix_domain
             .iter()
             .map(|case| {
-                let (queue, overflow) = fill_cells(case.fill.as_ref());
+                let (queue, overflow) = fill_cells(case.fill.as_ref(), case.verdict.as_ref());
                 UnixRow {
                     anchor: sourced.unix_anchor(case),
                     socket_type: case.socket_type.as_str(),
@@ -181,7 +182,7 @@ pub(super) fn section(os: OsFamily, sourced: &SourcedExtras, kernel_view: bool) 
             .relisten
             .iter()
             .map(|case| {
-                let (queue, overflow) = fill_cells(case.fill.as_ref());
+                let (queue, overflow) = fill_cells(case.fill.as_ref(), case.verdict.as_ref());
                 let second_listen = match (&case.second_listen, case.first_listen.ok) {
                     (_, false) => format!("first {}", listen_text(&case.first_listen)),
                     (Some(second), true) => listen_text(second),
@@ -203,7 +204,7 @@ pub(super) fn section(os: OsFamily, sourced: &SourcedExtras, kernel_view: bool) 
             .runtime_defaults
             .iter()
             .map(|runtime| {
-                let (queue, overflow) = fill_cells(runtime.fill.as_ref());
+                let (queue, overflow) = fill_cells(runtime.fill.as_ref(), runtime.verdict.as_ref());
                 RuntimeRow {
                     anchor: sourced.runtime_anchor(runtime),
                     api: runtime.api.clone(),

@@ -47,12 +47,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use backlog_probe::environment::Environment;
-use backlog_probe::observation::extras::{
-    LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
-};
 use backlog_probe::plan::Backlog;
 use backlog_probe::predict::{self, Limits, OsFamily, Prediction};
 use backlog_probe::report::extras::ExtrasReport;
+use backlog_probe::report::extras::{
+    LocalCase, MeasureStatus, RelistenCase, RuntimeDefault, UdpListen,
+};
 use backlog_probe::report::{CaseReport, Report, read};
 use stacks::SourcedStack;
 
@@ -212,7 +212,7 @@ pub enum DocsError {
     },
     /// An input cannot be opened as a bounded regular file (its own line names it).
     #[error(transparent)]
-    Input(read::ReadError),
+    Input(Box<read::ReadError>),
     /// An input is not what its name says.
     #[error("{} is not {what}: {source}", path.display())]
     NotWhatItSays {
@@ -221,7 +221,7 @@ pub enum DocsError {
         /// `a report`, `an extras report`, `a stack manifest`, ...
         what: &'static str,
         /// Why.
-        source: read::ReadError,
+        source: Box<read::ReadError>,
     },
     /// No `report-*.json` at all.
     #[error("no report-*.json files in {}", dir.display())]
@@ -658,11 +658,12 @@ fn load_each<T>(
 ) -> Result<Vec<(String, T)>, DocsError> {
     let mut loaded = Vec::new();
     for (file_name, path) in names_in(dir, prefix)? {
-        let input = read::open_input(&path, max_bytes).map_err(DocsError::Input)?;
+        let input =
+            read::open_input(&path, max_bytes).map_err(|e| DocsError::Input(Box::new(e)))?;
         let value = parse(input).map_err(|source| DocsError::NotWhatItSays {
             path: path.clone(),
             what,
-            source,
+            source: Box::new(source),
         })?;
         loaded.push((file_name, value));
     }
@@ -732,13 +733,13 @@ pub fn load_measured_on(dir: &Path, max_bytes: u64) -> Result<BTreeMap<String, S
         return Ok(BTreeMap::new());
     }
     let what = "a list of measurement dates";
-    let input = read::open_input(&path, max_bytes).map_err(DocsError::Input)?;
+    let input = read::open_input(&path, max_bytes).map_err(|e| DocsError::Input(Box::new(e)))?;
     let file: MeasuredOnFile = input
         .json(what)
         .map_err(|source| DocsError::NotWhatItSays {
             path: path.clone(),
             what,
-            source,
+            source: Box::new(source),
         })?;
     for (name, day) in &file.measured_on {
         if !is_day(day) {

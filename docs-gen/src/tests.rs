@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use backlog_probe::observation::extras::{FillResult, FillStop};
 use backlog_probe::report::Report;
+use backlog_probe::report::extras::{FillResult, FillStop};
 
 fn linux_fixture() -> Report {
     serde_json::from_str(include_str!("../../tests/fixtures/report-linux.json"))
@@ -18,7 +18,27 @@ fn extras_fixture() -> ExtrasReport {
         .expect("the fixture is an extras report")
 }
 
-fn sourced_extras(file_name: &str, report: ExtrasReport) -> SourcedExtras {
+/// Give the runtime rows of `api` in `report` this kernel limit and a fill of this queue and stop.
+fn set_runtime(
+    report: &mut ExtrasReport,
+    api: &str,
+    kernel_limit: Option<u32>,
+    (queue_length, stop): (u32, FillStop),
+) {
+    for runtime in report.runtime_defaults.iter_mut().filter(|r| r.api == api) {
+        runtime.kernel_limit = kernel_limit;
+        runtime.fill = Some(FillResult {
+            queue_length,
+            stop,
+            os_error: None,
+            fd_limit: None,
+        });
+    }
+}
+
+/// `report` as a loaded file, its rows judged again (a test may have edited their facts).
+fn sourced_extras(file_name: &str, mut report: ExtrasReport) -> SourcedExtras {
+    report.judge();
     SourcedExtras {
         file_name: file_name.to_string(),
         report,
@@ -551,17 +571,12 @@ fn an_extras_only_os_gets_its_section_and_its_answers() {
             fill.stop = FillStop::FailedInHandshake;
         }
     }
-    for runtime in &mut windows.runtime_defaults {
-        if runtime.api == "std::net::TcpListener::bind" {
-            runtime.kernel_limit = None;
-            runtime.fill = Some(FillResult {
-                queue_length: 128,
-                stop: FillStop::FailedInHandshake,
-                os_error: None,
-                fd_limit: None,
-            });
-        }
-    }
+    set_runtime(
+        &mut windows,
+        "std::net::TcpListener::bind",
+        None,
+        (128, FillStop::FailedInHandshake),
+    );
     let files = render(
         &[sourced("report-linux-x86_64.json", linux_fixture())],
         &[sourced_extras("extras-windows-x86_64.json", windows)],
@@ -1152,17 +1167,12 @@ fn measurement_days_are_read_checked_and_optional() {
 #[test]
 fn a_runtime_that_disagrees_with_the_model_is_marked() {
     let mut extras = extras_fixture();
-    for runtime in &mut extras.runtime_defaults {
-        if runtime.api == "python3 socket.listen()" {
-            runtime.kernel_limit = Some(100);
-            runtime.fill = Some(FillResult {
-                queue_length: 129,
-                stop: FillStop::Pending,
-                os_error: None,
-                fd_limit: None,
-            });
-        }
-    }
+    set_runtime(
+        &mut extras,
+        "python3 socket.listen()",
+        Some(100),
+        (129, FillStop::Pending),
+    );
     let files = render(
         &[sourced("report-linux-x86_64.json", linux_fixture())],
         &[sourced_extras("extras-linux-x86_64.json", extras)],

@@ -1,6 +1,10 @@
-//! Judging the extras' sequential fills.
+//! Judging the extras: how each sequential fill ended and what queue it measured, what UDP
+//! `listen()` did, the pattern of the Unix-domain queues and which backlog a re-listen kept.
+//! The extras report ([`crate::report::extras`]) carries the per-row verdicts; pages only word
+//! them.
 
 use crate::observation::extras::{FillLimit, FillResult, FillStop, RelistenCase};
+use crate::observation::{FailedAt, ListenReport};
 
 /// True when the fill ended because the listener stopped taking connections, not because the
 /// harness ran out of room: only then is `queue_length` the queue.
@@ -36,6 +40,113 @@ pub fn fill_cut(fill: &FillResult) -> Option<FillCut> {
                 .map_or(FillCut::OutOfResources, FillCut::FdLimit),
         ),
         FillStop::Pending | FillStop::FailedImmediately | FillStop::FailedInHandshake => None,
+    }
+}
+
+/// The queue a fill found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueVerdict {
+    /// The listener stopped taking connections: this is the queue.
+    Measured(u32),
+    /// The fill stopped first: the queue holds at least this many.
+    AtLeast(u32),
+}
+
+impl QueueVerdict {
+    /// The measured queue, `None` for a lower bound.
+    pub fn measured(self) -> Option<u32> {
+        match self {
+            QueueVerdict::Measured(queue) => Some(queue),
+            QueueVerdict::AtLeast(_) => None,
+        }
+    }
+}
+
+/// What the first connection that did not fit saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillOutcome {
+    /// `connect()` itself failed (a full Unix-domain queue on Linux).
+    FailedAtOnce,
+    /// The connect failed during the handshake (a refusal or reset).
+    FailedInHandshake,
+    /// The connect neither completed nor failed in time.
+    Pending,
+    /// The fill was cut short before the queue was full: no overflow was seen.
+    Cut(FillCut),
+}
+
+/// A fill's verdict: its queue and how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillVerdict {
+    /// The queue, measured or a lower bound.
+    pub queue: QueueVerdict,
+    /// How the fill ended.
+    pub outcome: FillOutcome,
+}
+
+/// Judge a fill.
+pub fn fill_verdict(fill: &FillResult) -> FillVerdict {
+    let outcome = match (fill.stop, fill_cut(fill)) {
+        (_, Some(cut)) => FillOutcome::Cut(cut),
+        (FillStop::FailedImmediately, None) => FillOutcome::FailedAtOnce,
+        (FillStop::FailedInHandshake, None) => FillOutcome::FailedInHandshake,
+        (_, None) => FillOutcome::Pending,
+    };
+    let queue = match measured_queue(fill) {
+        Some(queue) => QueueVerdict::Measured(queue),
+        None => QueueVerdict::AtLeast(fill.queue_length),
+    };
+    FillVerdict { queue, outcome }
+}
+
+/// What `listen()` on a bound UDP socket came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UdpOutcome {
+    /// The OS accepted the call.
+    Succeeded,
+    /// `listen()` itself failed (see the row's raw error).
+    Failed,
+    /// The socket could not be set up, so `listen()` was never called (also the value of a
+    /// row not judged yet).
+    #[default]
+    NotSetUp,
+}
+
+/// Judge UDP `listen()`.
+pub fn udp_outcome(listen: &ListenReport) -> UdpOutcome {
+    if listen.ok {
+        UdpOutcome::Succeeded
+    } else if listen.failed_at == Some(FailedAt::Listen) {
+        UdpOutcome::Failed
+    } else {
+        UdpOutcome::NotSetUp
+    }
+}
+
+/// How the measured queues of some listeners relate to their backlogs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuePattern {
+    /// Every queue is its backlog plus one.
+    PlusOne,
+    /// Every queue is its backlog.
+    Exact,
+}
+
+/// The pattern of `(backlog, measured queue)` pairs, `None` when there are none or they follow
+/// neither pattern.
+pub fn queue_pattern(full: &[(i32, u32)]) -> Option<QueuePattern> {
+    let all = |extra: i64| {
+        !full.is_empty()
+            && full
+                .iter()
+                .all(|&(backlog, queue)| i64::from(queue) == i64::from(backlog) + extra)
+    };
+    if all(1) {
+        Some(QueuePattern::PlusOne)
+    } else if all(0) {
+        Some(QueuePattern::Exact)
+    } else {
+        None
     }
 }
 
@@ -89,9 +200,123 @@ pub fn relisten_outcome(
     }
 }
 
+/// Whether a measured value contradicts the model's: both known and different.
+pub fn contradicts(measured: Option<u32>, model: Option<u32>) -> bool {
+    matches!((measured, model), (Some(measured), Some(model)) if measured != model)
+}
+
+/// The verdict of several re-listen cases: the outcome every one of them shows, `None` when
+/// there are none or they differ or none decides.
+pub fn relisten_verdict(outcomes: &[RelistenOutcome]) -> Option<RelistenOutcome> {
+    let first = *outcomes.first()?;
+    (first != RelistenOutcome::Undecided && outcomes.iter().all(|o| *o == first)).then_some(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fill(stop: FillStop, fd_limit: Option<FillLimit>) -> FillResult {
+        FillResult {
+            queue_length: 6,
+            stop,
+            os_error: None,
+            fd_limit,
+        }
+    }
+
+    #[rstest::rstest]
+    #[case(
+        fill(FillStop::Pending, None),
+        QueueVerdict::Measured(6),
+        FillOutcome::Pending
+    )]
+    #[case(
+        fill(FillStop::FailedImmediately, None),
+        QueueVerdict::Measured(6),
+        FillOutcome::FailedAtOnce
+    )]
+    #[case(
+        fill(FillStop::FailedInHandshake, None),
+        QueueVerdict::Measured(6),
+        FillOutcome::FailedInHandshake
+    )]
+    #[case(
+        fill(FillStop::Cap, None),
+        QueueVerdict::AtLeast(6),
+        FillOutcome::Cut(FillCut::Cap)
+    )]
+    #[case(
+        fill(FillStop::OutOfResources, None),
+        QueueVerdict::AtLeast(6),
+        FillOutcome::Cut(FillCut::OutOfResources)
+    )]
+    #[case(
+        fill(FillStop::OutOfResources, Some(FillLimit { soft: 30, hard: 30, descriptors: 14 })),
+        QueueVerdict::AtLeast(6),
+        FillOutcome::Cut(FillCut::FdLimit(FillLimit { soft: 30, hard: 30, descriptors: 14 }))
+    )]
+    fn fill_verdicts(
+        #[case] fill: FillResult,
+        #[case] queue: QueueVerdict,
+        #[case] outcome: FillOutcome,
+    ) {
+        assert_eq!(fill_verdict(&fill), FillVerdict { queue, outcome });
+    }
+
+    #[rstest::rstest]
+    #[case(true, None, UdpOutcome::Succeeded)]
+    #[case(false, Some(FailedAt::Listen), UdpOutcome::Failed)]
+    #[case(false, Some(FailedAt::Socket), UdpOutcome::NotSetUp)]
+    #[case(false, Some(FailedAt::Bind), UdpOutcome::NotSetUp)]
+    #[case(false, None, UdpOutcome::NotSetUp)]
+    fn udp_outcomes(
+        #[case] ok: bool,
+        #[case] failed_at: Option<FailedAt>,
+        #[case] expected: UdpOutcome,
+    ) {
+        let listen = ListenReport {
+            ok,
+            failed_at,
+            os_error: None,
+        };
+        assert_eq!(udp_outcome(&listen), expected);
+    }
+
+    #[rstest::rstest]
+    #[case::linux_unix_stream(&[(0, 1), (5, 6)], Some(QueuePattern::PlusOne))]
+    #[case::exact(&[(1, 1), (5, 5)], Some(QueuePattern::Exact))]
+    #[case::mixed(&[(1, 2), (5, 5)], None)]
+    #[case::none(&[], None)]
+    fn queue_patterns(#[case] full: &[(i32, u32)], #[case] expected: Option<QueuePattern>) {
+        assert_eq!(queue_pattern(full), expected);
+    }
+
+    #[rstest::rstest]
+    #[case(Some(128), Some(128), false)]
+    #[case(Some(100), Some(128), true)]
+    #[case(None, Some(128), false)]
+    #[case(Some(128), None, false)]
+    fn contradictions(
+        #[case] measured: Option<u32>,
+        #[case] model: Option<u32>,
+        #[case] expected: bool,
+    ) {
+        assert_eq!(contradicts(measured, model), expected);
+    }
+
+    #[rstest::rstest]
+    #[case(&[], None)]
+    #[case(&[RelistenOutcome::SecondApplied, RelistenOutcome::SecondApplied], Some(RelistenOutcome::SecondApplied))]
+    #[case(&[RelistenOutcome::FirstKept], Some(RelistenOutcome::FirstKept))]
+    #[case(&[RelistenOutcome::FirstKept, RelistenOutcome::SecondApplied], None)]
+    #[case(&[RelistenOutcome::Undecided, RelistenOutcome::Undecided], None)]
+    fn relisten_verdicts(
+        #[case] outcomes: &[RelistenOutcome],
+        #[case] expected: Option<RelistenOutcome>,
+    ) {
+        assert_eq!(relisten_verdict(outcomes), expected);
+    }
 
     #[rstest::rstest]
     #[case(FillStop::Pending, true)]

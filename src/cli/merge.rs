@@ -41,7 +41,7 @@ pub fn run(args: &MergeArgs) -> Result<(), UsageError> {
     let reports = args
         .reports
         .iter()
-        .map(|path| read_report(path, args.max_input_bytes).map_err(|e| UsageError(e.0)))
+        .map(|path| read_report(path, args.max_input_bytes).map_err(|e| UsageError(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     write_stdout(&match args.format {
         MergeFormat::Markdown => merge::markdown(&reports),

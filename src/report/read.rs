@@ -21,17 +21,151 @@ use super::{Report, SCHEMA_VERSION};
 /// about 20 KB, and even 10 000 cases stay far below it.
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Why a report could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadError(pub String);
+/// What kind of file an input is when it is not a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotRegular {
+    /// A directory.
+    Directory,
+    /// A FIFO, a socket or a device.
+    Special,
+}
 
-impl std::fmt::Display for ReadError {
+impl std::fmt::Display for NotRegular {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(match self {
+            NotRegular::Directory => "a directory",
+            NotRegular::Special => "a FIFO, socket or device",
+        })
     }
 }
 
-impl std::error::Error for ReadError {}
+/// Why a report could not be read. Each case displays as one line for the CLI; a caller or
+/// test branches on the case (a file read through [`read_report`] or [`read_extras`] is
+/// [`ReadError::InFile`], whose [`ReadError::reason`] is the case itself).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The file cannot be opened or its metadata read.
+    #[error("cannot read {}: {message}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The raw error, where the OS gave one.
+        os_error: Option<crate::os_error::OsError>,
+        /// The raw error by name and number, else the I/O error's words.
+        message: String,
+    },
+    /// The path names a directory, a FIFO, a socket or a device.
+    #[error("{} is not a regular file ({kind}); backlog-probe reads reports from regular files only", path.display())]
+    NotRegularFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        kind: NotRegular,
+    },
+    /// The file is larger than the input limit.
+    #[error("{} is {size} bytes, more than the input limit of {limit} bytes; raise it with --max-input-bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The input grew past the limit while it was read.
+    #[error("larger than the input limit of {limit} bytes; raise it with --max-input-bytes")]
+    PastLimit {
+        /// The limit.
+        limit: u64,
+    },
+    /// The input is not JSON (or not one JSON value).
+    #[error("not JSON ({message})")]
+    NotJson {
+        /// serde_json's line of the error (1-based, 0 at the end of the input).
+        line: usize,
+        /// Its column.
+        column: usize,
+        /// serde_json's words, with the position.
+        message: String,
+    },
+    /// The input is JSON but not the document expected (fields missing or of the wrong type).
+    #[error("not {what} ({message})")]
+    NotThisDocument {
+        /// `a backlog-probe report`, `a backlog-probe extras report`, `a stack manifest`, ...
+        what: String,
+        /// serde_json's line of the error.
+        line: usize,
+        /// Its column.
+        column: usize,
+        /// serde_json's words, with the position.
+        message: String,
+    },
+    /// An object without a numeric top-level `schema_version`.
+    #[error("not {what} (no schema_version)")]
+    NoSchemaVersion {
+        /// The document expected.
+        what: String,
+    },
+    /// A schema version this build does not read.
+    #[error("schema_version {found} is not the supported {supported}")]
+    UnknownSchemaVersion {
+        /// The file's version.
+        found: u64,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// `environment.settings` names one knob twice.
+    #[error("not {what} ({message})")]
+    DuplicateSetting {
+        /// The document expected.
+        what: String,
+        /// The knob named twice.
+        key: String,
+        /// serde_json's line of the error.
+        line: usize,
+        /// Its column.
+        column: usize,
+        /// serde_json's words, with the position.
+        message: String,
+    },
+    /// The file could not be read a second time (after its schema version was checked).
+    #[error("cannot read it again: {message}")]
+    Reread {
+        /// The I/O error's words.
+        message: String,
+    },
+    /// One of the cases above, in the file `path`.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: Box<ReadError>,
+    },
+}
+
+impl ReadError {
+    /// The case itself, whether or not it names its file ([`ReadError::InFile`]).
+    pub fn reason(&self) -> &ReadError {
+        match self {
+            ReadError::InFile { source, .. } => source.reason(),
+            other => other,
+        }
+    }
+}
+
+/// The knob a `unique_keys` refusal names, from its message (`the setting "k" appears twice`).
+fn duplicate_setting(message: &str) -> Option<String> {
+    let quoted = message
+        .strip_prefix(DUPLICATE_SETTING)?
+        .split(" appears twice")
+        .next()?;
+    serde_json::from_str(quoted).ok()
+}
+
+const DUPLICATE_SETTING: &str = "the setting ";
 
 /// Counts what passes through and refuses to read past `max` bytes since the start, so a
 /// parser cannot be fed more than the limit however the input grows (a FIFO, `/dev/zero`).
@@ -136,13 +270,30 @@ impl<'de> Deserialize<'de> for SchemaProbe {
 /// A parse error as a reason: the input's own size limit, else serde_json's words.
 fn parse_failure(error: &serde_json::Error, over: bool, max: u64, what: &str) -> ReadError {
     if over {
-        return ReadError(format!(
-            "larger than the input limit of {max} bytes; raise it with --max-input-bytes"
-        ));
+        return ReadError::PastLimit { limit: max };
     }
+    let (line, column, message) = (error.line(), error.column(), error.to_string());
     match error.classify() {
-        serde_json::error::Category::Data => ReadError(format!("not {what} ({error})")),
-        _ => ReadError(format!("not JSON ({error})")),
+        serde_json::error::Category::Data => match duplicate_setting(&message) {
+            Some(key) => ReadError::DuplicateSetting {
+                what: what.to_string(),
+                key,
+                line,
+                column,
+                message,
+            },
+            None => ReadError::NotThisDocument {
+                what: what.to_string(),
+                line,
+                column,
+                message,
+            },
+        },
+        _ => ReadError::NotJson {
+            line,
+            column,
+            message,
+        },
     }
 }
 
@@ -166,15 +317,20 @@ fn parse_versioned<T: DeserializeOwned, R: Read + Seek>(
     let version = version
         .as_ref()
         .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| ReadError(format!("not {what} (no schema_version)")))?;
+        .ok_or_else(|| ReadError::NoSchemaVersion {
+            what: what.to_string(),
+        })?;
     if version != u64::from(expected) {
-        return Err(ReadError(format!(
-            "schema_version {version} is not the supported {expected}"
-        )));
+        return Err(ReadError::UnknownSchemaVersion {
+            found: version,
+            supported: expected,
+        });
     }
     limited
         .seek(SeekFrom::Start(0))
-        .map_err(|e| ReadError(format!("cannot read it again: {e}")))?;
+        .map_err(|e| ReadError::Reread {
+            message: e.to_string(),
+        })?;
     let mut reader = BufReader::new(&mut limited);
     let parsed: Result<T, _> = serde_json::from_reader(&mut reader);
     drop(reader);
@@ -201,7 +357,7 @@ pub(crate) fn unique_keys<'de, D: Deserializer<'de>>(
             while let Some((key, value)) = map.next_entry::<String, String>()? {
                 if keys.contains_key(&key) {
                     return Err(serde::de::Error::custom(format_args!(
-                        "the setting {key:?} appears twice"
+                        "{DUPLICATE_SETTING}{key:?} appears twice"
                     )));
                 }
                 keys.insert(key, value);
@@ -248,32 +404,34 @@ pub struct InputFile {
 /// device or a directory, or it is too large (and how to allow more).
 pub fn open_input(path: &Path, max_bytes: u64) -> Result<InputFile, ReadError> {
     let cannot = |e: &io::Error| {
-        ReadError(format!(
-            "cannot read {}: {}",
-            path.display(),
-            crate::os_error::OsError::from_io(e).map_or_else(|| e.to_string(), |e| e.to_string())
-        ))
+        let os_error = crate::os_error::OsError::from_io(e);
+        ReadError::Unreadable {
+            path: path.to_path_buf(),
+            message: os_error
+                .as_ref()
+                .map_or_else(|| e.to_string(), ToString::to_string),
+            os_error,
+        }
     };
     // Opening does not wait for a FIFO's writer; the type check below refuses it.
     let file = crate::sys::open_without_blocking(path).map_err(|e| cannot(&e))?;
     let metadata = file.metadata().map_err(|e| cannot(&e))?;
     if !metadata.is_file() {
-        let kind = if metadata.is_dir() {
-            "a directory"
-        } else {
-            "a FIFO, socket or device"
-        };
-        return Err(ReadError(format!(
-            "{} is not a regular file ({kind}); backlog-probe reads reports from regular files only",
-            path.display()
-        )));
+        return Err(ReadError::NotRegularFile {
+            path: path.to_path_buf(),
+            kind: if metadata.is_dir() {
+                NotRegular::Directory
+            } else {
+                NotRegular::Special
+            },
+        });
     }
     if metadata.len() > max_bytes {
-        return Err(ReadError(format!(
-            "{} is {} bytes, more than the input limit of {max_bytes} bytes; raise it with --max-input-bytes",
-            path.display(),
-            metadata.len()
-        )));
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            size: metadata.len(),
+            limit: max_bytes,
+        });
     }
     Ok(InputFile {
         file,
@@ -314,14 +472,20 @@ impl InputFile {
 pub fn read_report(path: &Path, max_bytes: u64) -> Result<Report, ReadError> {
     open_input(path, max_bytes)?
         .report()
-        .map_err(|e| ReadError(format!("{}: {e}", path.display())))
+        .map_err(|e| ReadError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
 }
 
 /// Read an extras report file of at most `max_bytes`; the error is one line that names the file.
 pub fn read_extras(path: &Path, max_bytes: u64) -> Result<ExtrasReport, ReadError> {
     open_input(path, max_bytes)?
         .extras()
-        .map_err(|e| ReadError(format!("{}: {e}", path.display())))
+        .map_err(|e| ReadError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
 }
 
 #[cfg(test)]
@@ -341,8 +505,86 @@ mod tests {
             ("{\"schema_version\": \"1\"}", "no schema_version"),
         ] {
             let err = parse_report(text).unwrap_err();
-            assert!(err.0.contains(expected), "{text:?}: {err}");
+            assert!(err.to_string().contains(expected), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn each_refusal_is_a_case_of_its_own() {
+        assert!(matches!(
+            parse_report("{"),
+            Err(ReadError::NotJson {
+                line: 1,
+                column: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_report("[]"),
+            Err(ReadError::NoSchemaVersion { .. })
+        ));
+        assert!(matches!(
+            parse_report("{\"schema_version\": 99}"),
+            Err(ReadError::UnknownSchemaVersion {
+                found: 99,
+                supported: SCHEMA_VERSION
+            })
+        ));
+        assert!(matches!(
+            parse_report("{\"schema_version\": 1}"),
+            Err(ReadError::NotThisDocument { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let err = open_input(dir.path(), 10).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReadError::NotRegularFile {
+                    kind: NotRegular::Directory,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let file = dir.path().join("report.json");
+        std::fs::write(&file, "{}").unwrap();
+        let err = open_input(&file, 1).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReadError::TooLarge {
+                    size: 2,
+                    limit: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is 2 bytes, more than the input limit of 1 bytes; raise it with --max-input-bytes",
+                file.display()
+            )
+        );
+        let err = read_report(&file, 10).unwrap_err();
+        assert!(
+            matches!(err.reason(), ReadError::NoSchemaVersion { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: not a backlog-probe report (no schema_version)",
+                file.display()
+            )
+        );
+        let missing = dir.path().join("missing.json");
+        let err = open_input(&missing, 10).unwrap_err();
+        let ReadError::Unreadable { os_error, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(os_error.is_some(), "{err:?}");
     }
 
     #[test]
@@ -357,9 +599,13 @@ mod tests {
         let doubled = text.replacen(&entry, &format!("{entry}, {key:?}: \"other\""), 1);
         let err = parse_report(&doubled).unwrap_err();
         assert!(
-            err.0
+            err.to_string()
                 .contains(&format!("the setting {key:?} appears twice")),
             "{err}"
+        );
+        assert!(
+            matches!(&err, ReadError::DuplicateSetting { key: named, .. } if named == key),
+            "{err:?}"
         );
         assert!(parse_report(text).is_ok());
     }
@@ -371,9 +617,13 @@ mod tests {
         let other = text.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
         assert_ne!(other, text);
         let err = parse_extras(&other).unwrap_err();
-        assert!(
-            err.0.contains("schema_version 2 is not the supported 1"),
-            "{err}"
+        assert_eq!(err.to_string(), "schema_version 2 is not the supported 1");
+        assert_eq!(
+            err,
+            ReadError::UnknownSchemaVersion {
+                found: 2,
+                supported: 1
+            }
         );
         // A main report is not an extras report, and the other way round.
         let report = include_str!("../../tests/fixtures/report-linux.json");
@@ -393,7 +643,11 @@ mod tests {
         text.push_str("   ");
         let err = parse_versioned::<Report, _>(io::Cursor::new(text.as_bytes()), limit, 1, REPORT)
             .unwrap_err();
-        assert!(err.0.contains("larger than the input limit"), "{err}");
+        assert!(
+            err.to_string().contains("larger than the input limit"),
+            "{err}"
+        );
+        assert_eq!(err, ReadError::PastLimit { limit });
     }
 
     /// Fuzz-style: truncations, byte flips and spliced junk of a real report are read or
@@ -442,7 +696,7 @@ mod tests {
             match parse_report(&String::from_utf8_lossy(&bytes)) {
                 Ok(_) => read += 1,
                 Err(e) => {
-                    assert!(!e.0.is_empty());
+                    assert!(!e.to_string().is_empty());
                     rejected += 1;
                 }
             }

@@ -216,11 +216,10 @@ pub(super) fn uname_release_and_version() -> Option<(String, String)> {
     Some((text(&name.release), text(&name.version)))
 }
 
-/// `sysctlbyname(3)` for an integer knob.
+/// `sysctlbyname(3)` into `buf`: the length the kernel wrote, `None` where the call failed.
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-pub(super) fn sysctl_int(name: &str) -> Option<i64> {
+fn sysctl_into(name: &str, buf: &mut [u8]) -> Option<usize> {
     let cname = std::ffi::CString::new(name).ok()?;
-    let mut buf = [0u8; 8];
     let mut len = buf.len();
     // SAFETY: the name is NUL-terminated; the buffer and its length are valid for the call.
     cvt(unsafe {
@@ -233,6 +232,14 @@ pub(super) fn sysctl_int(name: &str) -> Option<i64> {
         )
     })
     .ok()?;
+    Some(len)
+}
+
+/// `sysctlbyname(3)` for an integer knob.
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+pub(super) fn sysctl_int(name: &str) -> Option<i64> {
+    let mut buf = [0u8; 8];
+    let len = sysctl_into(name, &mut buf)?;
     // Kernel integers come back as 4 or 8 bytes in native order.
     match len {
         4 => Some(i64::from(i32::from_ne_bytes(buf[..4].try_into().ok()?))),
@@ -244,20 +251,8 @@ pub(super) fn sysctl_int(name: &str) -> Option<i64> {
 /// `sysctlbyname(3)` for a string knob.
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
 pub(super) fn sysctl_string(name: &str) -> Option<String> {
-    let cname = std::ffi::CString::new(name).ok()?;
     let mut buf = [0u8; 256];
-    let mut len = buf.len();
-    // SAFETY: as in `sysctl_int`.
-    cvt(unsafe {
-        libc::sysctlbyname(
-            cname.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            &mut len,
-            std::ptr::null_mut(),
-            0,
-        )
-    })
-    .ok()?;
+    let len = sysctl_into(name, &mut buf)?;
     let text = &buf[..len.min(buf.len())];
     let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
     Some(String::from_utf8_lossy(&text[..end]).into_owned())
