@@ -414,7 +414,17 @@ pub fn open_input(path: &Path, max_bytes: u64) -> Result<InputFile, ReadError> {
         }
     };
     // Opening does not wait for a FIFO's writer; the type check below refuses it.
-    let file = crate::sys::open_without_blocking(path).map_err(|e| cannot(&e))?;
+    let file = crate::sys::open_without_blocking(path).map_err(|e| {
+        // Windows refuses to open a directory as a file (ERROR_ACCESS_DENIED): say what it is.
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            ReadError::NotRegularFile {
+                path: path.to_path_buf(),
+                kind: NotRegular::Directory,
+            }
+        } else {
+            cannot(&e)
+        }
+    })?;
     let metadata = file.metadata().map_err(|e| cannot(&e))?;
     if !metadata.is_file() {
         return Err(ReadError::NotRegularFile {
